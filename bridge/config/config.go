@@ -1,0 +1,155 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the validated configuration of one rhombus-bridge process.
+type Config struct {
+	Rhombus Rhombus
+	Bridge  Bridge
+	NATS    NATS
+	Kafka   Kafka
+	Webhook Webhook
+	HTTP    HTTP
+	Log     Log
+
+	env raw // the environment as read, for String
+}
+
+// Rhombus is how to reach Rhombus.
+type Rhombus struct {
+	APIKey         string
+	AuthScheme     string
+	PartnerOrgUUID string
+	OrgUUID        string
+	WSURL          string
+	APIURL         string
+	Heartbeat      time.Duration
+	Entities       []string
+	RESTRate       float64
+	Enrich         bool
+}
+
+// Bridge is the bridge's own behaviour.
+type Bridge struct {
+	Sinks           []string // "nats", "kafka"
+	InstanceID      string
+	Lease           string // "nats", "kafka" or "none" (auto is resolved)
+	LeaseTTL        time.Duration
+	DataDir         string
+	PublishTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	BufferEvents    int
+	SpoolMaxBytes   int64
+	SpoolMaxAge     time.Duration
+	BackfillOverlap time.Duration
+	BackfillMaxAge  time.Duration
+}
+
+// NATS is the JetStream sink (and NATS lease).
+type NATS struct {
+	URL             string // empty: embedded server
+	EmbeddedListen  string
+	Creds           string
+	Stream          string
+	SubjectPrefix   string
+	DuplicateWindow time.Duration
+	MaxInFlight     int
+	Replicas        int
+}
+
+// Kafka is the Kafka sink (and Kafka lease).
+type Kafka struct {
+	Brokers       []string
+	Topic         string
+	TLS           bool
+	CAFile        string
+	SASLMechanism string
+	Username      string
+	Password      string
+	CreateTopic   bool
+	Partitions    int
+	Replication   int
+	LeaseTopic    string
+}
+
+// Webhook is the webhook receiver.
+type Webhook struct {
+	Addr        string
+	Path        string
+	Secrets     []string // empty: receiver off
+	MaxBytes    int64
+	AckTimeout  time.Duration
+	Concurrency int
+	TLSCert     string
+	TLSKey      string
+	ClientCA    string
+	ClientCN    string
+}
+
+// HTTP is the operations endpoint.
+type HTTP struct{ Addr string }
+
+// Log is the slog setup.
+type Log struct{ Level, Format string }
+
+// Mode says what the configuration is for; it changes what is required.
+type Mode int
+
+const (
+	// ModeRun is the production bridge: an API key is required.
+	ModeRun Mode = iota
+	// ModeDemo runs against the built-in simulator: nothing is required.
+	ModeDemo
+)
+
+// Load reads the environment, validates it and returns the configuration, or an error
+// listing every problem found (errors.Join of one error per problem).
+func Load(mode Mode) (Config, error) {
+	var r raw
+	if err := envconfig.Process("", &r); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err) // strings only: cannot fail in practice
+	}
+	return parse(r, mode)
+}
+
+// Enabled reports whether the named sink is on.
+func (b Bridge) Enabled(sink string) bool {
+	for _, s := range b.Sinks {
+		if s == sink {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookOn reports whether the webhook receiver runs (a secret is configured).
+func (w Webhook) WebhookOn() bool { return len(w.Secrets) > 0 }
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "rhombus-bridge"
+	}
+	return h
+}
+
+// problems collects every configuration problem.
+type problems []error
+
+func (p *problems) add(name, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration (%d problems):\n%w", len(p), errors.Join(p...))
+}

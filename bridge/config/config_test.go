@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func setenv(t *testing.T, kv map[string]string) {
+	t.Helper()
+	for k, v := range kv {
+		t.Setenv(k, v)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k"})
+	c, err := Load(ModeRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rhombus.Heartbeat != 10*time.Second || c.Bridge.Lease != "nats" || c.NATS.Stream != "RHOMBUS" ||
+		c.Webhook.MaxBytes != 1048576 || c.Kafka.Topic != "rhombus.events.v1" || c.Webhook.WebhookOn() {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+	if c.Bridge.InstanceID == "" {
+		t.Fatal("instance id should default to the hostname")
+	}
+}
+
+func TestEveryProblemReported(t *testing.T) {
+	setenv(t, map[string]string{
+		"RHOMBUS_API_KEY":       "   ",
+		"RHOMBUS_HEARTBEAT":     "often",
+		"BRIDGE_SINKS":          "nats,redis",
+		"BRIDGE_LEASE_TTL":      "-1s",
+		"NATS_SUBJECT_PREFIX":   "a b",
+		"WEBHOOK_MAX_BYTES":     "lots",
+		"RHOMBUS_WS_URL":        "http://x/websocket",
+		"LOG_LEVEL":             "loud",
+		"KAFKA_SASL_MECHANISM":  "gssapi",
+		"NATS_DUPLICATE_WINDOW": "10m",
+	})
+	_, err := Load(ModeRun)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, name := range []string{"RHOMBUS_API_KEY", "RHOMBUS_HEARTBEAT", "BRIDGE_SINKS", "BRIDGE_LEASE_TTL",
+		"NATS_SUBJECT_PREFIX", "WEBHOOK_MAX_BYTES", "RHOMBUS_WS_URL", "LOG_LEVEL", "KAFKA_SASL_MECHANISM"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) < 9 {
+		t.Errorf("want one joined error per problem, got %v", err)
+	}
+}
+
+func TestDemoNeedsNoKey(t *testing.T) {
+	if _, err := Load(ModeDemo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(ModeRun); err == nil || !strings.Contains(err.Error(), "RHOMBUS_API_KEY") {
+		t.Fatalf("run mode must require the key, got %v", err)
+	}
+}
+
+func TestKafkaNeedsBrokers(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "BRIDGE_SINKS": "kafka"})
+	c, err := Load(ModeRun)
+	if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS") {
+		t.Fatalf("want KAFKA_BROKERS problem, got %v", err)
+	}
+	if c.Bridge.Lease != "none" {
+		t.Fatalf("auto lease without nats should be none, got %s", c.Bridge.Lease)
+	}
+}
+
+func TestStringMasksSecrets(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "supersecret", "WEBHOOK_SECRET": "s1,s2", "KAFKA_PASSWORD": "pw"})
+	c, err := Load(ModeRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	for _, secret := range []string{"supersecret", "s1", "pw\n"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("secret %q printed:\n%s", secret, s)
+		}
+	}
+	for _, want := range []string{"RHOMBUS_API_KEY=******\n", "WEBHOOK_SECRET=****** (2 values)\n", "BRIDGE_LEASE=nats\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %q in:\n%s", want, s)
+		}
+	}
+}
+
+func TestKafkaLeaseWithSASLIsRefused(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "BRIDGE_SINKS": "kafka", "BRIDGE_LEASE": "kafka",
+		"KAFKA_BROKERS": "b:9092", "KAFKA_SASL_MECHANISM": "plain", "KAFKA_USERNAME": "u"})
+	if _, err := Load(ModeRun); err == nil || !strings.Contains(err.Error(), "BRIDGE_LEASE") {
+		t.Fatalf("want a BRIDGE_LEASE problem, got %v", err)
+	}
+}

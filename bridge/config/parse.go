@@ -1,0 +1,279 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	tokenRE  = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	streamRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+func parse(r raw, mode Mode) (Config, error) {
+	var p problems
+	c := Config{
+		Rhombus: parseRhombus(r, mode, &p),
+		Bridge:  parseBridge(r, &p),
+		NATS:    parseNATS(r, &p),
+		Kafka:   parseKafka(r, &p),
+		Webhook: parseWebhook(r, &p),
+		HTTP:    HTTP{Addr: addr(&p, "HTTP_ADDR", r.HTTPAddr)},
+		Log:     parseLog(r, &p),
+		env:     r,
+	}
+	crossCheck(&c, r, &p)
+	return c, p.err()
+}
+
+func parseRhombus(r raw, mode Mode, p *problems) Rhombus {
+	c := Rhombus{
+		APIKey:         strings.TrimSpace(r.APIKey),
+		AuthScheme:     oneOf(p, "RHOMBUS_AUTH_SCHEME", r.AuthScheme, "api-token", "partner-api-token"),
+		PartnerOrgUUID: strings.TrimSpace(r.PartnerOrgUUID),
+		OrgUUID:        strings.TrimSpace(r.OrgUUID),
+		WSURL:          urlOf(p, "RHOMBUS_WS_URL", r.WSURL, "ws", "wss"),
+		APIURL:         strings.TrimRight(urlOf(p, "RHOMBUS_API_URL", r.APIURL, "http", "https"), "/"),
+		Heartbeat:      duration(p, "RHOMBUS_HEARTBEAT", r.Heartbeat, 100*time.Millisecond),
+		Entities:       list(r.Entities),
+		RESTRate:       float(p, "RHOMBUS_REST_RATE", r.RESTRate),
+		Enrich:         boolean(p, "BRIDGE_ENRICH", r.Enrich),
+	}
+	if c.APIKey == "" && mode == ModeRun {
+		p.add("RHOMBUS_API_KEY", "required (set it to the Rhombus API token)")
+	}
+	if c.AuthScheme == "partner-api-token" && c.PartnerOrgUUID == "" {
+		p.add("RHOMBUS_PARTNER_ORG_UUID", "required with RHOMBUS_AUTH_SCHEME=partner-api-token")
+	}
+	return c
+}
+
+func parseBridge(r raw, p *problems) Bridge {
+	c := Bridge{
+		Sinks:           sinkList(p, r.Sinks),
+		InstanceID:      strings.TrimSpace(r.InstanceID),
+		Lease:           oneOf(p, "BRIDGE_LEASE", r.Lease, "auto", "nats", "kafka", "none"),
+		LeaseTTL:        duration(p, "BRIDGE_LEASE_TTL", r.LeaseTTL, time.Second),
+		DataDir:         nonEmpty(p, "BRIDGE_DATA_DIR", r.DataDir),
+		PublishTimeout:  duration(p, "BRIDGE_PUBLISH_TIMEOUT", r.PublishTimeout, 10*time.Millisecond),
+		ShutdownTimeout: duration(p, "BRIDGE_SHUTDOWN_TIMEOUT", r.ShutdownTimeout, 0),
+		BufferEvents:    integer(p, "BRIDGE_BUFFER_EVENTS", r.BufferEvents, 1),
+		SpoolMaxBytes:   int64(integer(p, "BRIDGE_SPOOL_MAX_BYTES", r.SpoolMaxBytes, 0)),
+		SpoolMaxAge:     duration(p, "BRIDGE_SPOOL_MAX_AGE", r.SpoolMaxAge, 0),
+		BackfillOverlap: duration(p, "BRIDGE_BACKFILL_OVERLAP", r.BackfillOverlap, 0),
+		BackfillMaxAge:  duration(p, "BRIDGE_BACKFILL_MAX_AGE", r.BackfillMaxAge, time.Minute),
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = hostname()
+	}
+	return c
+}
+
+func parseNATS(r raw, p *problems) NATS {
+	c := NATS{
+		URL:             strings.TrimSpace(r.NATSURL),
+		EmbeddedListen:  addr(p, "NATS_EMBEDDED_LISTEN", r.NATSEmbeddedListen),
+		Creds:           strings.TrimSpace(r.NATSCreds),
+		Stream:          match(p, "NATS_STREAM", r.NATSStream, streamRE, "letters, digits, _ and - only"),
+		SubjectPrefix:   match(p, "NATS_SUBJECT_PREFIX", r.NATSSubjectPrefix, tokenRE, "subject tokens of letters, digits, _ and -"),
+		DuplicateWindow: duration(p, "NATS_DUPLICATE_WINDOW", r.NATSDuplicateWindow, time.Second),
+		MaxInFlight:     integer(p, "NATS_MAX_INFLIGHT", r.NATSMaxInFlight, 1),
+		Replicas:        integer(p, "NATS_REPLICAS", r.NATSReplicas, 1),
+	}
+	if c.Replicas > 5 {
+		p.add("NATS_REPLICAS", "at most 5, got %d", c.Replicas)
+	}
+	return c
+}
+
+func parseKafka(r raw, p *problems) Kafka {
+	return Kafka{
+		Brokers:       list(r.KafkaBrokers),
+		Topic:         match(p, "KAFKA_TOPIC", r.KafkaTopic, tokenRE, "letters, digits, ., _ and - only"),
+		TLS:           boolean(p, "KAFKA_TLS", r.KafkaTLS),
+		CAFile:        strings.TrimSpace(r.KafkaCAFile),
+		SASLMechanism: oneOf(p, "KAFKA_SASL_MECHANISM", strings.ToLower(r.KafkaSASL), "", "plain", "scram-sha-256", "scram-sha-512"),
+		Username:      r.KafkaUsername,
+		Password:      r.KafkaPassword,
+		CreateTopic:   boolean(p, "KAFKA_CREATE_TOPIC", r.KafkaCreateTopic),
+		Partitions:    integer(p, "KAFKA_PARTITIONS", r.KafkaPartitions, 1),
+		Replication:   integer(p, "KAFKA_REPLICATION", r.KafkaReplication, 1),
+		LeaseTopic:    match(p, "KAFKA_LEASE_TOPIC", r.KafkaLeaseTopic, tokenRE, "letters, digits, ., _ and - only"),
+	}
+}
+
+func parseWebhook(r raw, p *problems) Webhook {
+	c := Webhook{
+		Addr:        addr(p, "WEBHOOK_ADDR", r.WebhookAddr),
+		Path:        r.WebhookPath,
+		Secrets:     list(r.WebhookSecret),
+		MaxBytes:    int64(integer(p, "WEBHOOK_MAX_BYTES", r.WebhookMaxBytes, 1)),
+		AckTimeout:  duration(p, "WEBHOOK_ACK_TIMEOUT", r.WebhookTimeout, 10*time.Millisecond),
+		Concurrency: integer(p, "WEBHOOK_CONCURRENCY", r.WebhookConcurrency, 1),
+		TLSCert:     strings.TrimSpace(r.WebhookTLSCert),
+		TLSKey:      strings.TrimSpace(r.WebhookTLSKey),
+		ClientCA:    strings.TrimSpace(r.WebhookClientCA),
+		ClientCN:    strings.TrimSpace(r.WebhookClientCN),
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		p.add("WEBHOOK_PATH", "must start with /, got %q", c.Path)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		p.add("WEBHOOK_TLS_CERT", "WEBHOOK_TLS_CERT and WEBHOOK_TLS_KEY go together")
+	}
+	if c.ClientCA != "" && c.TLSCert == "" {
+		p.add("WEBHOOK_CLIENT_CA", "client certificates need WEBHOOK_TLS_CERT and WEBHOOK_TLS_KEY")
+	}
+	return c
+}
+
+func parseLog(r raw, p *problems) Log {
+	return Log{
+		Level:  oneOf(p, "LOG_LEVEL", strings.ToLower(r.LogLevel), "debug", "info", "warn", "error"),
+		Format: oneOf(p, "LOG_FORMAT", strings.ToLower(r.LogFormat), "json", "text"),
+	}
+}
+
+// crossCheck validates what depends on several variables and resolves BRIDGE_LEASE=auto.
+func crossCheck(c *Config, r raw, p *problems) {
+	if c.Bridge.Lease == "auto" {
+		c.Bridge.Lease = "none"
+		if c.Bridge.Enabled("nats") {
+			c.Bridge.Lease = "nats"
+		}
+	}
+	if (c.Bridge.Enabled("kafka") || c.Bridge.Lease == "kafka") && len(c.Kafka.Brokers) == 0 {
+		p.add("KAFKA_BROKERS", "required when the Kafka sink or the Kafka lease is on")
+	}
+	if c.Bridge.Lease == "kafka" && c.Kafka.SASLMechanism != "" {
+		p.add("BRIDGE_LEASE", "the Kafka lease does not support SASL yet; use BRIDGE_LEASE=nats or a broker without SASL")
+	}
+	if c.Kafka.SASLMechanism != "" && c.Kafka.Username == "" {
+		p.add("KAFKA_USERNAME", "required with KAFKA_SASL_MECHANISM")
+	}
+	if c.NATS.DuplicateWindow > 0 && c.Bridge.LeaseTTL > 0 && c.Bridge.LeaseTTL > c.NATS.DuplicateWindow {
+		p.add("BRIDGE_LEASE_TTL", "must not exceed NATS_DUPLICATE_WINDOW (%s)", r.NATSDuplicateWindow)
+	}
+	if c.NATS.URL != "" {
+		if _, err := url.Parse(c.NATS.URL); err != nil {
+			p.add("NATS_URL", "not a URL: %v", err)
+		}
+	}
+}
+
+func sinkList(p *problems, s string) []string {
+	out := list(strings.ToLower(s))
+	seen := map[string]bool{}
+	for _, v := range out {
+		if v != "nats" && v != "kafka" {
+			p.add("BRIDGE_SINKS", "unknown sink %q (want nats, kafka or nats,kafka)", v)
+		}
+		if seen[v] {
+			p.add("BRIDGE_SINKS", "sink %q named twice", v)
+		}
+		seen[v] = true
+	}
+	if len(out) == 0 {
+		p.add("BRIDGE_SINKS", "at least one sink is required")
+	}
+	return out
+}
+
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func oneOf(p *problems, name, v string, allowed ...string) string {
+	v = strings.TrimSpace(v)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.add(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	return v
+}
+
+func nonEmpty(p *problems, name, v string) string {
+	if v = strings.TrimSpace(v); v == "" {
+		p.add(name, "must not be empty")
+	}
+	return v
+}
+
+func match(p *problems, name, v string, re *regexp.Regexp, what string) string {
+	if v = strings.TrimSpace(v); !re.MatchString(v) {
+		p.add(name, "%q: %s", v, what)
+	}
+	return v
+}
+
+func duration(p *problems, name, v string, least time.Duration) time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		p.add(name, "%q is not a duration (like 10s, 500ms, 5m)", v)
+	case d < least || d < 0:
+		p.add(name, "%s is below the minimum %s", d, least)
+	}
+	return d
+}
+
+func integer(p *problems, name, v string, least int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		p.add(name, "%q is not a whole number", v)
+	case n < least:
+		p.add(name, "%d is below the minimum %d", n, least)
+	}
+	return n
+}
+
+func float(p *problems, name, v string) float64 {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f <= 0 {
+		p.add(name, "%q is not a positive number", v)
+	}
+	return f
+}
+
+func boolean(p *problems, name, v string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		p.add(name, "%q is not true or false", v)
+	}
+	return b
+}
+
+func addr(p *problems, name, v string) string {
+	if _, _, err := net.SplitHostPort(strings.TrimSpace(v)); err != nil {
+		p.add(name, "%q is not host:port (%v)", v, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+func urlOf(p *problems, name, v string, schemes ...string) string {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || u.Host == "" {
+		p.add(name, "%q is not an absolute URL", v)
+		return v
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return u.String()
+		}
+	}
+	p.add(name, "scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))
+	return v
+}

@@ -1,0 +1,83 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
+)
+
+// Build makes an Event from normalised data: it computes the deterministic id and encodes
+// the CloudEvent body. d.Raw must be valid JSON (it is embedded verbatim); d.Entity must be
+// set.
+func Build(org string, via Via, d v1.ChangeData) (Event, error) {
+	if strings.TrimSpace(d.Entity) == "" {
+		return Event{}, fmt.Errorf("%w: no entity", ErrInvalid)
+	}
+	if len(d.Raw) == 0 {
+		d.Raw = []byte("{}")
+	}
+	ev := Event{
+		ID:          ID(d.Entity, d.Type, d.EntityUUID, d.TimestampMs, d.Raw),
+		Org:         org,
+		Entity:      d.Entity,
+		Change:      d.Type,
+		EntityUUID:  d.EntityUUID,
+		DeviceUUID:  d.DeviceUUID,
+		TimestampMs: d.TimestampMs,
+		Via:         via,
+	}
+	ev.Body = encodeChange(&ev, &d)
+	ev.data = &d
+	return ev, nil
+}
+
+// Data returns the normalised data the event was built from.
+func (e *Event) Data() v1.ChangeData {
+	if e.data == nil {
+		return v1.ChangeData{}
+	}
+	return *e.data
+}
+
+// WithDeviceName returns a copy of the event whose data carries the device's name,
+// re-encoded. The id does not change.
+func (e Event) WithDeviceName(name string) Event {
+	if e.Invalid || name == "" || e.data == nil {
+		return e
+	}
+	d := *e.data
+	d.DeviceName = name
+	e.data = &d
+	e.Body = encodeChange(&e, &d)
+	return e
+}
+
+// Invalid wraps input that could not be understood. The event goes to the invalid
+// subject with the raw bytes as its body; its id is derived from the bytes, so a repeated
+// delivery of the same bytes collapses.
+func Invalid(org string, raw []byte, reason error, via Via) Event {
+	sum := sha256.Sum256(raw)
+	body := make([]byte, len(raw))
+	copy(body, raw)
+	return Event{
+		ID:      uuidV5("invalid/" + hex.EncodeToString(sum[:])),
+		Org:     org,
+		Via:     via,
+		Invalid: true,
+		Reason:  reason.Error(),
+		Body:    body,
+	}
+}
+
+// timeLayout is RFC 3339 with milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Source is the CloudEvents source of every event of org.
+func Source(org string) string { return "/rhombus/orgs/" + org }
+
+// Time formats a Rhombus millisecond timestamp as the RFC 3339 CloudEvents time (UTC,
+// millisecond precision). A zero timestamp means now.
+func Time(ms int64) string { return string(appendTime(make([]byte, 0, len(timeLayout)+2), ms)) }

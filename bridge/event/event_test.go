@@ -1,0 +1,238 @@
+package event_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
+	"github.com/rhombus-bridge/rhombus-bridge/schemas/v1/validate"
+)
+
+const org = "ORG123"
+
+func fixtures(t testing.TB) map[string]json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/rhombus-samples.json")
+	if err != nil {
+		t.Fatalf("fixtures: %v", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func parse(t *testing.T, raw []byte) event.Event {
+	t.Helper()
+	ev, err := event.ParseChange(org, raw, event.ViaWebSocket)
+	if err != nil {
+		t.Fatalf("parse %s: %v", raw, err)
+	}
+	if err := validate.Event(ev.Body); err != nil {
+		t.Fatalf("schema-invalid event %s: %v", ev.Body, err)
+	}
+	return ev
+}
+
+func decode(t *testing.T, ev event.Event) v1.Event {
+	t.Helper()
+	var ce v1.Event
+	if err := json.Unmarshal(ev.Body, &ce); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, ev.Body)
+	}
+	return ce
+}
+
+func TestFlatAlert(t *testing.T) {
+	raw := fixtures(t)["websocket_flat_policy_alert"]
+	ev := parse(t, raw)
+	ce := decode(t, ev)
+	if ev.ID != event.AlertID("a1b2c3d4-e5f6-7890-abcd-ef1234567890") || ce.ID != ev.ID {
+		t.Fatalf("alert id %s is not the alert uuid's id", ev.ID)
+	}
+	if got, want := ev.Subject("rhombus"), "rhombus.v1.ORG123.policy_alert.create.d1e2f3a4-b5c6-7890-abcd-ef1234567890"; got != want {
+		t.Fatalf("subject %s, want %s", got, want)
+	}
+	d := ce.Data
+	if ce.Type != "com.rhombussystems.policy_alert.create.v1" || ce.Source != "/rhombus/orgs/ORG123" ||
+		ce.Time != "2024-03-31T00:00:00.000Z" || ce.RhombusVia != "websocket" || ce.PartitionKey != d.DeviceUUID ||
+		ce.Subject != d.DeviceUUID || ce.DataSchema != v1.SchemaURI("POLICY_ALERT") {
+		t.Fatalf("envelope wrong: %+v", ce)
+	}
+	if d.DurationSec == nil || *d.DurationSec != 5.2 || len(d.PolicyAlertTriggers) != 2 ||
+		d.TextDescription != "Person detected near entrance" || d.TimestampMs != 1711843200000 {
+		t.Fatalf("data wrong: %+v", d)
+	}
+	if string(d.Raw) != string(raw) {
+		t.Fatalf("raw changed:\n%s\n%s", d.Raw, raw)
+	}
+}
+
+func TestNestedAlertTakesUpdateUUID(t *testing.T) {
+	f := fixtures(t)
+	ev := parse(t, f["websocket_nested_policy_alert"])
+	if ev.EntityUUID != "BBBBBBBBBBBBBBBBBBBBBB" || ev.ID != event.AlertID("BBBBBBBBBBBBBBBBBBBBBB") {
+		t.Fatalf("nested alert: uuid %q id %s", ev.EntityUUID, ev.ID)
+	}
+	if ev.DeviceUUID != "AAAAAAAAAAAAAAAAAAAAAA" || ev.TimestampMs != 1711843300000 {
+		t.Fatalf("nested fields not lifted: %+v", ev)
+	}
+	flat := parse(t, []byte(`{"entity":"POLICY_ALERT","entityUuid":"BBBBBBBBBBBBBBBBBBBBBB","type":"CREATE","timestampMs":5}`))
+	if flat.ID != ev.ID {
+		t.Fatal("flat and nested copies of one alert must share the id")
+	}
+}
+
+func TestOtherEntities(t *testing.T) {
+	f := fixtures(t)
+	dc := parse(t, f["websocket_device_config"])
+	if dc.Subject("rhombus") != "rhombus.v1.ORG123.device_config.update.AAAAAAAAAAAAAAAAAAAAAA" {
+		t.Fatal(dc.Subject("rhombus"))
+	}
+	unk := parse(t, f["websocket_unknown_entity"])
+	if unk.Subject("rhombus") != "rhombus.v1.ORG123.door_state.update.none" || unk.Key() != "CCCCCCCCCCCCCCCCCCCCCC" {
+		t.Fatalf("unknown entity: %s key %s", unk.Subject("rhombus"), unk.Key())
+	}
+	if decode(t, unk).DataSchema != v1.SchemaBase+"change.schema.json" {
+		t.Fatal("unknown entities use the generic schema")
+	}
+	again := parse(t, f["websocket_device_config"])
+	if again.ID != dc.ID || dc.ID == unk.ID {
+		t.Fatal("ids must be deterministic and distinct")
+	}
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func TestSubjectsNeverMalformed(t *testing.T) {
+	raw := `{"entity":"POLICY.ALERT *","entityUuid":"x","type":"CRE>ATE","deviceUuid":"a.b c*>\u00e9\t"}`
+	ev := parse(t, []byte(raw))
+	s := ev.Subject("rhombus")
+	parts := strings.Split(s, ".")
+	if len(parts) != 6 {
+		t.Fatalf("subject %q has %d tokens", s, len(parts))
+	}
+	for _, p := range parts {
+		if !tokenRE.MatchString(p) {
+			t.Fatalf("bad token %q in %q", p, s)
+		}
+	}
+	if event.Token("") != "none" || event.Token("a.b") != "a_b" {
+		t.Fatal("token rules")
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	for _, raw := range []string{"", "not json", "[1,2]", `{"entityUuid":"x"}`, `{"entity":""}`, `{"entity":"A"`, "\x00\xff"} {
+		_, err := event.ParseChange(org, []byte(raw), event.ViaWebSocket)
+		if !errors.Is(err, event.ErrInvalid) {
+			t.Errorf("%q: want ErrInvalid, got %v", raw, err)
+			continue
+		}
+		inv := event.Invalid(org, []byte(raw), err, event.ViaWebSocket)
+		if inv.Subject("rhombus") != "rhombus.v1.ORG123.invalid" || string(inv.Body) != raw || inv.ID == "" {
+			t.Errorf("%q: invalid event %+v", raw, inv)
+		}
+	}
+}
+
+func TestLenientTypes(t *testing.T) {
+	raw := `{"entity":"POLICY_ALERT","entityUuid":12,"type":"CREATE","timestampMs":"1711843200000","durationSec":"3.5",
+	"policyAlertTriggers":["A",7,null],"deviceUuid":{"x":1},"textDescription":"<b>&\"\u2028"}`
+	ev := parse(t, []byte(raw))
+	d := decode(t, ev).Data
+	if ev.EntityUUID != "12" || d.TimestampMs != 1711843200000 || *d.DurationSec != 3.5 || d.TextDescription != "<b>&\"\u2028" {
+		t.Fatalf("lenient decode: %+v", d)
+	}
+}
+
+func TestWithDeviceName(t *testing.T) {
+	ev := parse(t, fixtures(t)["websocket_flat_policy_alert"])
+	named := ev.WithDeviceName("Front door")
+	if named.ID != ev.ID || decode(t, named).Data.DeviceName != "Front door" || decode(t, ev).Data.DeviceName != "" {
+		t.Fatal("WithDeviceName must add the name to a copy and keep the id")
+	}
+	if err := validate.Event(named.Body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	f := event.NewFilter([]string{"policy_alert", " "})
+	alert := parse(t, fixtures(t)["websocket_flat_policy_alert"])
+	dc := parse(t, fixtures(t)["websocket_device_config"])
+	inv := event.Invalid(org, []byte("x"), event.ErrInvalid, event.ViaWebSocket)
+	if !f.Pass(&alert) || f.Pass(&dc) || !f.Pass(&inv) || !event.NewFilter(nil).Pass(&dc) {
+		t.Fatal("filter")
+	}
+}
+
+func FuzzParseChange(f *testing.F) {
+	for _, s := range []string{`{"entity":"POLICY_ALERT","entityUuid":"a","type":"CREATE"}`,
+		`{"entity":"X","update":{"uuid":"u","timestampMs":1e30,"durationSec":"NaN"}}`, `{}`, `"x"`, `{"entity":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := event.ParseChange(org, raw, event.ViaWebSocket)
+		if err != nil {
+			ev = event.Invalid(org, raw, err, event.ViaWebSocket)
+			if ev.Subject("p") != "p.v1.ORG123.invalid" {
+				t.Fatal(ev.Subject("p"))
+			}
+			return
+		}
+		if !json.Valid(ev.Body) {
+			t.Fatalf("invalid JSON body for %q: %s", raw, ev.Body)
+		}
+		for _, p := range strings.Split(ev.Subject("p"), ".") {
+			if !tokenRE.MatchString(p) {
+				t.Fatalf("bad subject token %q", p)
+			}
+		}
+	})
+}
+
+func BenchmarkParseChange(b *testing.B) {
+	raw := fixtures(b)["websocket_flat_policy_alert"]
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := event.ParseChange(org, raw, event.ViaWebSocket); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestGapEvent(t *testing.T) {
+	g := v1.GapData{Instance: "a", StartMs: 1000, EndMs: 5000, Cause: "disconnect", AlertsRecovered: 3, NonAlertEventsMayBeMissed: true}
+	ev, err := event.BuildGap(org, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Event(ev.Body); err != nil {
+		t.Fatalf("gap event not schema-valid: %v\n%s", err, ev.Body)
+	}
+	if ev.Subject("rhombus") != "rhombus.v1.ORG123.bridge_gap.closed.none" {
+		t.Fatal(ev.Subject("rhombus"))
+	}
+	again, _ := event.BuildGap(org, g)
+	if again.ID != ev.ID {
+		t.Fatal("gap ids must be deterministic")
+	}
+}
+
+func TestNegativeOrOddDurationsStaySchemaValid(t *testing.T) {
+	for _, d := range []string{`-5`, `"-1.5"`, `1e300`, `"NaN"`, `"abc"`} {
+		raw := `{"entity":"POLICY_ALERT","entityUuid":"x","type":"CREATE","durationSec":` + d + `}`
+		ev := parse(t, []byte(raw)) // parse validates against the schema
+		if got := decode(t, ev).Data.DurationSec; got == nil || *got != 0 {
+			t.Errorf("durationSec %s → %v, want 0", d, got)
+		}
+	}
+}
