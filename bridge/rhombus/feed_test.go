@@ -1,0 +1,100 @@
+package rhombus
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestNegotiate(t *testing.T) {
+	s := time.Second
+	cases := []struct{ cx, cy, sx, sy, send, recv time.Duration }{
+		{10 * s, 10 * s, 5 * s, 20 * s, 20 * s, 10 * s},
+		{0, 10 * s, 5 * s, 5 * s, 0, 10 * s},  // we send none
+		{10 * s, 10 * s, 0, 5 * s, 10 * s, 0}, // server sends none: no read window from heart-beats
+		{10 * s, 0, 5 * s, 5 * s, 10 * s, 0},  // we want none though the server offers
+		{s, s, 0, 0, 0, 0},
+	}
+	for _, c := range cases {
+		send, recv := Negotiate(c.cx, c.cy, c.sx, c.sy)
+		if send != c.send || recv != c.recv {
+			t.Errorf("Negotiate(%v,%v,%v,%v) = %v,%v; want %v,%v", c.cx, c.cy, c.sx, c.sy, send, recv, c.send, c.recv)
+		}
+	}
+}
+
+// Every framing the simulator has (one frame per message, packed several to a message,
+// split across messages, preceded by EOLs, and their combinations) yields every body once,
+// in order.
+func TestFramingModes(t *testing.T) {
+	modes := []sim.Framing{0, sim.FramePacked, sim.FrameSplit, sim.FrameLeadingEOL,
+		sim.FramePacked | sim.FrameSplit | sim.FrameLeadingEOL}
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			s := startSim(t, sim.Config{Framing: mode, Seed: 7})
+			_, rec, _, stop := runFeed(t, s, nil)
+			waitSimSubs(t, s, 1)
+			const n = 300
+			for i := 0; i < n; i++ {
+				body := fmt.Sprintf(`{"entity":"DEVICE_CONFIG","entityUuid":"d%d","pad":"%s"}`, i, strings.Repeat("x", i%700))
+				s.Emit([]byte(body))
+			}
+			rec.waitFor(t, 10*time.Second, "all messages", func(r *recorder) bool { return len(r.bodies) >= n })
+			stop()
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.bodies) != n {
+				t.Fatalf("got %d bodies, want %d", len(rec.bodies), n)
+			}
+			for i, b := range rec.bodies {
+				if !strings.HasPrefix(string(b), fmt.Sprintf(`{"entity":"DEVICE_CONFIG","entityUuid":"d%d"`, i)) {
+					t.Fatalf("body %d out of order or damaged: %.60q", i, b)
+				}
+			}
+			if len(rec.causes) != 1 || CauseOf(rec.causes[0]) != CauseShutdown {
+				t.Fatalf("want exactly one shutdown disconnect, got %v", rec.causes)
+			}
+		})
+	}
+}
+
+// A wrong API key: a *HandshakeError naming 401 and the body, counted, and attempts spaced
+// by backoff (a hot loop would make thousands in the window).
+func TestWrongKeyBacksOff(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	sub, rec, _, stop := runFeed(t, s, func(c *FeedConfig) {
+		c.APIKey = "wrong"
+		c.BackoffBase, c.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
+	})
+	const window = 3 * time.Second
+	time.Sleep(window) // the observation window itself, not synchronisation
+	stop()
+	n := s.Stats().Unauthorized
+	// Ceilings 100, 200, 400, 400 ms… (mean delay ≥ 200 ms once capped): about 15 in 3 s.
+	if n < 3 || n > 60 {
+		t.Fatalf("%d handshakes in %s; want backoff-spaced attempts (3..60)", n, window)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var he *HandshakeError
+	if len(rec.causes) < 3 || !errors.As(rec.causes[0], &he) || he.Status != 401 || !strings.Contains(he.Body, "Unauthorized") {
+		t.Fatalf("want *HandshakeError 401 with the body, got %v", rec.causes)
+	}
+	if got := counterValue(t, sub.m.handshake.WithLabelValues("401")); int(got) != n {
+		t.Fatalf("handshake failures metric %v, simulator saw %d", got, n)
+	}
+	if len(rec.subs) != 0 || sub.State().Subscribed {
+		t.Fatal("subscribed with a wrong key")
+	}
+	if st := sub.State(); st.LastCause != string(CauseRefused) || !strings.Contains(st.LastError, "401") {
+		t.Fatalf("state does not name the refusal: %+v", st)
+	}
+}

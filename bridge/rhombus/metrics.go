@@ -1,0 +1,47 @@
+package rhombus
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rhombus-bridge/rhombus-bridge/internal/promreg"
+)
+
+// feedMetrics are the live feed's metrics.
+type feedMetrics struct {
+	disconnects *prometheus.CounterVec
+	reconnects  prometheus.Counter
+	subscribed  prometheus.Gauge
+	handshake   *prometheus.CounterVec
+	messages    prometheus.Counter
+}
+
+func newFeedMetrics(reg prometheus.Registerer) *feedMetrics {
+	m := &feedMetrics{
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rhombus_bridge_ws_disconnects_total",
+			Help: "Rhombus WebSocket connections that ended or failed to come up, by cause.",
+		}, []string{"cause"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rhombus_bridge_ws_reconnects_total",
+			Help: "Subscriptions re-established after the first one.",
+		}),
+		subscribed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rhombus_bridge_ws_subscribed",
+			Help: "1 while the change-feed subscription is live.",
+		}),
+		handshake: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rhombus_bridge_ws_handshake_failures_total",
+			Help: "WebSocket handshakes refused by Rhombus, by HTTP status.",
+		}, []string{"status"}),
+		messages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rhombus_bridge_ws_messages_total",
+			Help: "STOMP MESSAGE frames received from the change feed.",
+		}),
+	}
+	m.disconnects = promreg.MustReuse(reg, m.disconnects)
+	m.reconnects = promreg.MustReuse(reg, m.reconnects)
+	m.subscribed = promreg.MustReuse(reg, m.subscribed)
+	m.handshake = promreg.MustReuse(reg, m.handshake)
+	m.messages = promreg.MustReuse(reg, m.messages)
+	return m
+}

@@ -1,0 +1,61 @@
+package rhombus
+
+import (
+	"errors"
+	"time"
+)
+
+func (s *Subscriber) subscribed(info SubscribeInfo, again bool) {
+	s.mu.Lock()
+	s.st.Subscribed = true
+	s.st.SubscribedAt = info.ConnectedAt
+	if again {
+		s.st.Reconnects++
+	}
+	s.mu.Unlock()
+	s.m.subscribed.Set(1)
+	if again {
+		s.m.reconnects.Inc()
+	}
+	s.log.Info("subscribed", "topic", "/topic/change/"+s.cfg.Org, "attempt", info.Attempt,
+		"heartbeat", info.Heartbeat.String(), "liveness", info.Liveness.String())
+}
+
+func (s *Subscriber) setSubscribed(on bool) {
+	s.mu.Lock()
+	s.st.Subscribed = on
+	s.mu.Unlock()
+	if on {
+		s.m.subscribed.Set(1)
+	} else {
+		s.m.subscribed.Set(0)
+	}
+}
+
+// ended records, counts and logs (once) why a connection ended or failed.
+func (s *Subscriber) ended(err error, lastAlive time.Time) {
+	cause := CauseOf(err)
+	s.mu.Lock()
+	wasUp := s.st.Subscribed
+	s.st.Subscribed = false
+	s.st.LastCause, s.st.LastError, s.st.LastDisconnect = string(cause), err.Error(), time.Now()
+	s.mu.Unlock()
+	s.m.subscribed.Set(0)
+	s.m.disconnects.WithLabelValues(string(cause)).Inc()
+	var he *HandshakeError
+	if errors.As(err, &he) {
+		s.m.handshake.WithLabelValues(he.StatusLabel()).Inc()
+		s.log.Error("rhombus refused the websocket handshake; retrying with backoff",
+			"cause", string(cause), "status", he.Status, "body", he.Body)
+		return
+	}
+	attrs := []any{"cause", string(cause), "error", err.Error()}
+	if !lastAlive.IsZero() {
+		attrs = append(attrs, "silent_for", time.Since(lastAlive).Round(time.Millisecond).String())
+	}
+	if wasUp {
+		s.log.Warn("subscription lost; resubscribing", attrs...)
+	} else {
+		s.log.Warn("connection attempt failed; retrying with backoff", attrs...)
+	}
+}
