@@ -1,0 +1,38 @@
+// Package kafka is the Kafka sink, on segmentio/kafka-go.
+//
+// Records: key = ev.Key() (the device uuid, else the entity uuid, else "none"); value =
+// ev.Body (the same CloudEvent JSON as on NATS, or the raw bytes of an invalid event);
+// headers ce_id, ce_type, content-type: application/cloudevents+json (octet-stream for
+// invalid events, with rhombus_invalid_reason), rhombus_lease_rev when the event carries
+// the leader's lease revision. Partitioning is kafka-go's Murmur2Balancer, the Java
+// client's default for keyed records: toPositive(murmur2(key)) % partitions (its
+// Consistent flag only changes nil keys, which this sink never writes). Writes are
+// synchronous with RequireAll acks and a short batch timeout; concurrent Publish calls
+// share batches.
+//
+// # No duplicates from one process
+//
+// kafka-go has no idempotent producer, so the sink keeps a window of the ids it wrote
+// (DedupMaxIDs, DedupMaxAge):
+//
+//   - an id already acknowledged is success without writing;
+//   - a Publish of an id that is being written waits for that write's outcome;
+//   - the writer makes one attempt per write (MaxAttempts 1), so the sink alone decides
+//     on retries: a rejection that means "not stored" (not leader, unknown partition,
+//     not enough replicas, too large) is simply retried; an ambiguous one (timeout,
+//     connection lost, NOT_ENOUGH_REPLICAS_AFTER_APPEND, unknown error) marks the id
+//     "unknown", and before writing it again the sink reads its partition back from the
+//     first record stamped at or after the id's first attempt (every attempt carries
+//     that timestamp) and looks for a record with its ce_id. Found: success, no write.
+//   - a write attempt is not cancelled by the caller's ctx (an abandoned write would
+//     make the outcome unknowable); it is bounded by WriteTimeout and by MaxInFlight
+//     attempts at once. Publish itself returns when its ctx ends.
+//
+// Duplicates that remain possible: across processes (two bridges, or a restart, each
+// with its own window: the lease and the pipeline's own dedup are the guard there);
+// after an id left the window; when a read-back would exceed VerifyMaxBytes; when a
+// produce request reaches the broker after the read-back (a request delayed in the
+// network longer than WriteTimeout); and with broker-side LogAppendTime more than 30s
+// behind the bridge's clock. Consumers that need exactly-once should still de-duplicate
+// on ce_id.
+package kafka

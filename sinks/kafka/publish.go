@@ -1,0 +1,154 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+)
+
+// Publish writes ev and returns nil once every in-sync replica acknowledged it, or when
+// this process already wrote ev.ID within the window. Failed attempts are retried until
+// ctx ends; an attempt that may have stored the record is read back before it is
+// written again.
+func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.wg.Done()
+	end := s.m.Begin()
+	defer func() { end(err) }()
+	var last error
+	for n := 0; ; {
+		acked, wait, e, a := s.win.claim(ev.ID, time.Now())
+		switch {
+		case acked:
+			if n == 0 && last == nil {
+				s.m.Duplicates.Inc()
+			}
+			return nil
+		case wait != nil: // the same id is being written: its outcome decides
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("kafka: publish %s: waiting for an earlier write of it: %w", ev.ID, ctx.Err())
+			}
+		}
+		if err := s.start(ctx, e, a, ev); err != nil {
+			return fmt.Errorf("kafka: publish %s: %w (last attempt: %w)", ev.ID, err, last)
+		}
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: publish %s: %w (write continues in the background)", ev.ID, ctx.Err())
+		}
+		if a.err == nil {
+			return nil
+		}
+		last = a.err
+		if rejected(last) {
+			return fmt.Errorf("kafka: publish %s: %w: %w", ev.ID, sinks.ErrRejected, last)
+		}
+		if permanent(last) {
+			return fmt.Errorf("kafka: publish %s: %w", ev.ID, last)
+		}
+		n++
+		s.m.Retries.Inc()
+		if err := backoff(ctx, n); err != nil {
+			return fmt.Errorf("kafka: publish %s: %w (last attempt: %w)", ev.ID, err, last)
+		}
+	}
+}
+
+// start runs one attempt for e in the background once a slot is free. The attempt is
+// bounded by its own timeout, not by ctx: a write abandoned half way would make the
+// outcome unknowable.
+func (s *Sink) start(ctx context.Context, e *entry, a *attempt, ev event.Event) error {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		s.win.finish(e, a, outNotStored, ctx.Err(), time.Now())
+		return ctx.Err()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.sem }()
+		out, err := s.attempt(e, &ev)
+		s.win.finish(e, a, out, err, time.Now())
+	}()
+	return nil
+}
+
+// attempt reads back first when an earlier attempt was ambiguous, then writes.
+func (s *Sink) attempt(e *entry, ev *event.Event) (outcome, error) {
+	if e.verify {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.WriteTimeout)
+		found, err := s.stored(ctx, ev, e.t0)
+		cancel()
+		switch {
+		case errors.Is(err, errVerifyLimit):
+			s.log.Warn("kafka read-back gave up; writing again (a duplicate is possible)", "id", ev.ID, "error", err)
+		case err != nil:
+			return outAmbiguous, fmt.Errorf("read back: %w", err)
+		case found:
+			s.m.Duplicates.Inc()
+			return outAcked, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*s.cfg.WriteTimeout+s.cfg.BatchTimeout)
+	defer cancel()
+	err := s.w.WriteMessages(ctx, message(ev, e.t0))
+	var we kafkago.WriteErrors
+	if errors.As(err, &we) && len(we) == 1 {
+		err = we[0]
+	}
+	switch {
+	case err == nil:
+		return outAcked, nil
+	case notStored(err):
+		return outNotStored, err
+	default:
+		return outAmbiguous, err
+	}
+}
+
+// notStored reports broker answers that mean the record was rejected before it was
+// appended.
+func notStored(err error) bool {
+	var tooLarge kafkago.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return true
+	}
+	for _, e := range []kafkago.Error{kafkago.NotLeaderForPartition, kafkago.UnknownTopicOrPartition,
+		kafkago.LeaderNotAvailable, kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge,
+		kafkago.NotEnoughReplicas, kafkago.InvalidRequiredAcks, kafkago.TopicAuthorizationFailed,
+		kafkago.ClusterAuthorizationFailed, kafkago.InvalidTimestamp, kafkago.InvalidRecord,
+		kafkago.SASLAuthenticationFailed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// rejected reports errors that say the broker will never take this record as it is.
+func rejected(err error) bool {
+	var tooLarge kafkago.MessageTooLargeError
+	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
+		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.InvalidRecord)
+}
+
+// permanent reports errors a retry cannot fix.
+func permanent(err error) bool {
+	var tooLarge kafkago.MessageTooLargeError
+	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
+		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.TopicAuthorizationFailed) ||
+		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed)
+}

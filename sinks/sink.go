@@ -1,0 +1,32 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+)
+
+// Publisher accepts events. Publish returns nil only once ev is durably accepted
+// downstream; an error means it may not have been, and the caller still owns it (retrying
+// with the same event is safe: ids are deterministic and sinks de-duplicate by id).
+type Publisher interface {
+	Publish(ctx context.Context, ev event.Event) error
+}
+
+// Sink is one broker output.
+type Sink interface {
+	Publisher
+	// Name is a short, stable name for logs and metrics ("nats", "kafka").
+	Name() string
+	// Ping reports whether the broker is reachable now (for /readyz).
+	Ping(ctx context.Context) error
+	// Close flushes what is in flight (bounded by ctx) and releases the connection.
+	Close(ctx context.Context) error
+}
+
+// ErrRejected is wrapped by a sink's error when the broker will never accept the event as
+// it is (too large, a subject or topic it refuses): retrying the same event is pointless.
+// The pipeline then publishes a small record of the rejection to the invalid subject
+// instead, so nothing disappears silently.
+var ErrRejected = errors.New("rejected by the broker")
