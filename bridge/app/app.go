@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+)
+
+// Options are what the command line adds to the configuration.
+type Options struct {
+	Version  string
+	Logger   *slog.Logger         // default: from LOG_LEVEL/LOG_FORMAT on stderr
+	Registry *prometheus.Registry // default: a new registry with Go and process collectors
+	// PickFreeNATSPort lets an embedded NATS listen on a free port when
+	// NATS_EMBEDDED_LISTEN is taken (demo); otherwise that is an error.
+	PickFreeNATSPort bool
+	// OnReady is called once everything is up, with the addresses in use.
+	OnReady func(Info)
+	// OnAcked, when set, is told of every event every sink acknowledged, with its
+	// latency from receipt (benchmarks).
+	OnAcked func(ev event.Event, latency time.Duration)
+}
+
+// Info is what a running App tells its caller.
+type Info struct {
+	NATSURL     string // empty without NATS
+	OpsAddr     string
+	WebhookAddr string // empty when the receiver is off
+	OrgUUID     string
+}
+
+// App is one rhombus-bridge process.
+type App struct {
+	cfg config.Config
+	opt Options
+	log *slog.Logger
+	reg *prometheus.Registry
+
+	embedded *server.Server
+	nc       *nats.Conn
+	natsURL  string
+	sink     sinks.Sink
+	sinkList []sinks.Sink
+	pipe     *pipeline.Pipeline
+	wm       *pipeline.Watermark
+	started  time.Time
+	runCtx   context.Context // Run's context: done means shutting down
+
+	rest       *rhombus.Client
+	org        string
+	enricher   *rhombus.Enricher
+	sub        *rhombus.Subscriber
+	store      pipeline.WatermarkStore
+	recMetrics *pipeline.RecoveryMetrics
+	lease      *lease.Lease
+	spool      *spool.Spool
+	fence      atomic.Uint64 // the lease revision whose events may be published (0: none)
+	overflowed atomic.Bool   // an overflow gap waits for room in the queue
+
+	mu    sync.Mutex
+	state state // what /status and /readyz report
+}
+
+// New checks the options; it does no I/O (Run does).
+func New(cfg config.Config, opt Options) (*App, error) {
+	if opt.Logger == nil {
+		opt.Logger = NewLogger(cfg.Log, os.Stderr)
+	}
+	if opt.Registry == nil {
+		opt.Registry = prometheus.NewRegistry()
+		opt.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if len(cfg.Bridge.Sinks) == 0 {
+		return nil, errors.New("app: no sink configured")
+	}
+	a := &App{cfg: cfg, opt: opt, log: opt.Logger.With("instance", cfg.Bridge.InstanceID), reg: opt.Registry,
+		wm: pipeline.NewWatermark(0)}
+	a.state.org = cfg.Rhombus.OrgUUID
+	return a, nil
+}
+
+// Run starts everything, runs until ctx ends, then shuts down in order (see the package
+// documentation). Start-up failures are returned with their cause.
+func (a *App) Run(ctx context.Context) error {
+	a.started = time.Now()
+	a.log.Info("starting rhombus-bridge", "version", a.opt.Version, "sinks", a.cfg.Bridge.Sinks,
+		"lease", a.cfg.Bridge.Lease)
+	defer a.closeAll()
+	if a.needsNATS() {
+		if err := a.startNATS(ctx); err != nil {
+			return err
+		}
+	}
+	if err := a.openSinks(ctx); err != nil {
+		return err
+	}
+	return a.serve(ctx)
+}
+
+// closeAll releases what Run opened, the embedded server last.
+func (a *App) closeAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Bridge.ShutdownTimeout+time.Second)
+	defer cancel()
+	for _, s := range a.sinkList {
+		if err := s.Close(ctx); err != nil {
+			a.log.Warn("sink close", "sink", s.Name(), "error", err)
+		}
+	}
+	if a.spool != nil {
+		if err := a.spool.Close(); err != nil {
+			a.log.Warn("spool close", "error", err)
+		}
+	}
+	if a.nc != nil {
+		_ = a.nc.Drain()
+		a.nc.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Shutdown()
+		a.embedded.WaitForShutdown()
+	}
+	a.log.Info("stopped")
+}

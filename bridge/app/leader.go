@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
+)
+
+// lead runs while this replica holds the lease (term rev; 0 without a lease): it resumes
+// from the shared watermark, subscribes, backfills every gap, and on the way out lets
+// the pipeline deliver what it took from the socket before the lease is released.
+func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
+	a.fence.Store(rev)
+	a.update(func(s *state) { s.leader = true })
+	defer a.update(func(s *state) { s.leader = false })
+	a.log.Info("leading", "lease_revision", rev, "cause", cause)
+
+	rec, err := a.newRecovery()
+	if err == nil {
+		err = rec.Begin(leaderCtx, cause)
+	}
+	if err != nil {
+		a.log.Error("cannot start gap recovery; leading without backfill", "error", err)
+		rec = nil
+	}
+	termCtx, endTerm := context.WithCancel(context.WithoutCancel(leaderCtx))
+	defer endTerm()
+	recDone := make(chan struct{})
+	if rec != nil {
+		a.update(func(s *state) { s.recovery = rec })
+		go func() { defer close(recDone); _ = rec.Run(termCtx) }()
+	} else {
+		close(recDone)
+	}
+	h := &feedHandler{a: a, rec: rec, rev: rev}
+	if err := a.sub.Run(leaderCtx, h); err != nil {
+		a.log.Error("subscription ended", "error", err)
+	}
+	a.handOver(leaderCtx)
+	endTerm()
+	<-recDone
+	a.update(func(s *state) { s.recovery = nil }) // the next term has its own
+}
+
+// handOver runs when leadership ends. On shutdown the lease is still ours: deliver what
+// was taken from the socket (bounded), then give the lease up. When leadership was lost,
+// stop publishing under the old revision at once.
+func (a *App) handOver(leaderCtx context.Context) {
+	if a.runCtx.Err() == nil { // not shutting down: leadership was lost
+		a.fence.Store(0)
+		a.log.Warn("leadership lost; no longer publishing under the old lease")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Bridge.ShutdownTimeout)
+	defer cancel()
+	for a.wm.Outstanding() > 0 && ctx.Err() == nil && a.leaseHeld() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.fence.Store(0)
+	a.log.Info("handing over", "undelivered", a.wm.Outstanding(), "lease_ctx", context.Cause(leaderCtx))
+}
+
+// fenceValid reports whether an event stamped with fence may still be published: only
+// while the term that took it from Rhombus holds the lease.
+func (a *App) fenceValid(fence uint64) bool {
+	return fence == 0 || (fence == a.fence.Load() && a.leaseHeld())
+}
+
+func (a *App) newRecovery() (*pipeline.Recovery, error) {
+	return pipeline.NewRecovery(pipeline.RecoveryConfig{
+		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap,
+		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.rest.AlertEvents(a.org), Store: a.store, MaySave: a.leaseHeld,
+		Live:    func() bool { return a.snapshot().subscribed },
+		Logger:  a.log,
+		Metrics: a.recMetrics,
+	}, a.pipe, a.wm)
+}
+
+// feedHandler takes the Rhombus change feed into the pipeline.
+type feedHandler struct {
+	a   *App
+	rec *pipeline.Recovery
+	rev uint64
+}
+
+func (h *feedHandler) Subscribed(_ context.Context, _ rhombus.SubscribeInfo) {
+	h.a.update(func(s *state) { s.subscribed = true })
+	if h.rec != nil {
+		h.rec.Recover()
+	}
+}
+
+func (h *feedHandler) Message(body []byte, at time.Time) {
+	ev, err := event.ParseChange(h.a.org, body, event.ViaWebSocket)
+	if err != nil {
+		ev = event.Invalid(h.a.org, body, err, event.ViaWebSocket)
+		h.a.log.Warn("invalid message from Rhombus; published to the invalid subject", "error", err, "bytes", len(body))
+	}
+	ev.Received, ev.Fence = at, h.rev
+	h.a.pipe.Offer(ev)
+}
+
+func (h *feedHandler) Disconnected(cause error, lastAlive time.Time) {
+	h.a.update(func(s *state) { s.subscribed = false })
+	if h.rec == nil || errors.Is(cause, context.Canceled) || rhombus.CauseOf(cause) == rhombus.CauseShutdown {
+		return
+	}
+	if lastAlive.IsZero() {
+		lastAlive = time.Now()
+	}
+	h.rec.Open(string(rhombus.CauseOf(cause)), lastAlive)
+}

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
+)
+
+// serve runs the components until ctx ends, then stops them in order: inputs, pipeline,
+// operations endpoints.
+func (a *App) serve(ctx context.Context) error {
+	a.runCtx = ctx
+	opsSrv, err := ops.New(ops.Config{Addr: a.cfg.HTTP.Addr, Status: a.status, Ready: a.ready, Gatherer: a.reg, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	var opsWG sync.WaitGroup
+	opsWG.Go(func() { _ = opsSrv.Run(opsCtx) })
+	defer func() { stopOps(); opsWG.Wait() }()
+
+	if err := a.prepare(ctx); err != nil {
+		return err
+	}
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	pipeDone := make(chan struct{})
+	go func() { defer close(pipeDone); _ = a.pipe.Run(pipeCtx) }()
+	defer func() { stopPipe(); <-pipeDone }()
+
+	var inputs sync.WaitGroup
+	whAddr, err := a.startWebhook(ctx, &inputs)
+	if err != nil {
+		return err
+	}
+	if a.opt.OnReady != nil {
+		a.opt.OnReady(Info{NATSURL: a.natsURL, OpsAddr: opsSrv.Addr(), WebhookAddr: whAddr, OrgUUID: a.org})
+	}
+	err = a.leadership(ctx)
+	inputs.Wait()
+	return err
+}
+
+// prepare discovers the org (retrying until ctx ends: a wrong key is reported, not
+// fatal) and builds the pipeline, the feed subscriber and the recovery parts.
+func (a *App) prepare(ctx context.Context) error {
+	if err := a.openRhombus(ctx); err != nil {
+		return err
+	}
+	if err := a.openSpool(); err != nil {
+		return err
+	}
+	queue := a.cfg.Bridge.BufferEvents
+	if a.spool != nil {
+		queue = min(queue, spooledQueue) // the spool holds the backlog; memory needs only a window
+	}
+	p, err := pipeline.New(pipeline.Config{
+		Queue: queue, PublishTimeout: a.cfg.Bridge.PublishTimeout,
+		DedupTTL: a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
+		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
+		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
+		Spool: a.spoolOrNil(), Restamp: a.restamp,
+	}, a.sink)
+	if err != nil {
+		return err
+	}
+	a.pipe = p
+	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg); err != nil {
+		return err
+	}
+	if a.cfg.Bridge.Lease != "none" {
+		if a.lease, err = a.newLease(ctx); err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+	}
+	return a.openStore(ctx)
+}
+
+// spooledQueue bounds the in-memory queue when the spool holds the backlog: enough to keep
+// every lane busy, small enough that memory stays flat during an outage.
+const spooledQueue = 1024
+
+// openStore picks where the watermark lives: JetStream KV when NATS is there, else a file.
+func (a *App) openStore(ctx context.Context) error {
+	if a.nc != nil {
+		js, err := jetstream.New(a.nc)
+		if err != nil {
+			return err
+		}
+		st, err := newKVWatermark(ctx, js, a.org, a.cfg.NATS.Replicas)
+		if err != nil {
+			return err
+		}
+		a.store = st
+		return nil
+	}
+	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.org)
+	a.store = st
+	return err
+}
+
+// onOverflow turns a live event the full queue could not take into an open gap.
+func (a *App) onOverflow(ev event.Event) {
+	a.mu.Lock()
+	rec := a.state.recovery
+	a.mu.Unlock()
+	if rec == nil {
+		return
+	}
+	at := ev.Received
+	if ev.TimestampMs > 0 {
+		at = time.UnixMilli(ev.TimestampMs)
+	}
+	rec.Open("overflow", at)
+	a.overflowed.Store(true)
+}
+
+// subscriber builds the Rhombus feed for org.
+func (a *App) subscriber(org string) (*rhombus.Subscriber, error) {
+	r := a.cfg.Rhombus
+	return rhombus.NewSubscriber(rhombus.FeedConfig{WSURL: r.WSURL, APIKey: r.APIKey, AuthScheme: r.AuthScheme,
+		PartnerOrg: r.PartnerOrgUUID, Org: org, Heartbeat: r.Heartbeat, Logger: a.log, Registerer: a.reg})
+}

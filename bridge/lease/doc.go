@@ -1,0 +1,23 @@
+// Package lease elects one leader among the replicas of rhombus-bridge.
+//
+// Lease.Run campaigns until its context ends. While this replica leads, onLeading runs
+// with a leader context that is cancelled the moment leadership is in doubt: a renewal
+// failed, or the replica's own monotonic clock says the lease may have lapsed (the time
+// since the last successful renewal was started exceeds TTL minus a safety margin). That
+// happens before any other replica can acquire the lease, so a frozen or cut-off leader
+// stops acting before its successor starts. Revision(leaderCtx) is the fencing token of
+// the term; tokens increase strictly across terms.
+//
+// Two backends implement the store:
+//   - NATS: a JetStream KV bucket whose MaxAge is the TTL. Acquire = Create, renew =
+//     Update on the last revision (every TTL/3), release = Delete on the last revision,
+//     so a deposed holder can neither renew nor delete its successor's key. The fencing
+//     token is the KV revision of the Create. Standbys watch the key; the bucket keeps
+//     limit markers so an expiry reaches the watchers as a purge, with a timer at TTL
+//     after the last seen revision as a fallback.
+//   - Kafka: classic consumer-group membership on a coordination group, spoken with
+//     kafka-go's group API (JoinGroup/SyncGroup/Heartbeat/LeaveGroup). The member that
+//     is assigned partition 0 of the lease topic leads; the assignment is sticky, so a
+//     standby joining does not move the lease. The fencing token is the generation in
+//     which the term began. Session and rebalance timeouts are the TTL.
+package lease

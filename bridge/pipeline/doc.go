@@ -1,0 +1,19 @@
+// Package pipeline moves events from the bridge's inputs to its sink and keeps the books.
+//
+// Inputs come in two ways:
+//   - Offer, for the live WebSocket feed: never blocks (the STOMP reader must keep draining
+//     or heart-beats stall). Events wait in a bounded queue; when it is full the overflow is
+//     not dropped silently: it is counted and reported to the OverflowFunc as a gap, which
+//     REST backfill closes for alerts.
+//   - Publish, for webhooks and backfill: synchronous, returns nil only once the sink (all
+//     sinks, through a fan-out) acknowledged the event. Pipeline implements sinks.Publisher.
+//
+// Delivery runs in lanes chosen by partition key, so events of one device keep their order
+// while many devices are in flight at once. A failed publish is retried with backoff until
+// it succeeds or the pipeline stops: an event taken from the socket is never dropped for a
+// broker outage. Recently acknowledged ids are remembered (bounded by count and age), so
+// backfill overlaps and webhook repeats cost no broker round-trip.
+//
+// Live events also feed the watermark: the newest timestamp below which every live event
+// has been acknowledged (see Watermark).
+package pipeline

@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+)
+
+// Config shapes a Pipeline. Zero values take the defaults in parentheses.
+type Config struct {
+	Queue          int           // live events waiting for a lane (10000)
+	Lanes          int           // concurrent deliveries; events of one key share a lane (256)
+	PublishTimeout time.Duration // bound on one publish attempt (5s)
+	RetryBase      time.Duration // first retry delay after a failed publish (100ms)
+	RetryMax       time.Duration // retry delay cap (10s)
+	DedupSize      int           // acknowledged ids remembered (100000; negative: none)
+	DedupTTL       time.Duration // and for how long (10m, the NATS duplicate window)
+	DrainTimeout   time.Duration // bound on delivering what is queued once Run's ctx ends (15s)
+
+	Filter     event.Filter                                          // RHOMBUS_ENTITIES
+	Enrich     func(ctx context.Context, ev event.Event) event.Event // optional; bounded by itself
+	OnOverflow func(ev event.Event)                                  // a live event the full queue could not take
+	Watermark  *Watermark                                            // live acknowledgements feed it (optional)
+	// FenceValid, when set, is asked before every publish of an event with a non-zero
+	// Fence (the lease revision it was taken under): false means that term is over and
+	// the event is not published (it is reported to OnOverflow instead).
+	FenceValid func(fence uint64) bool
+	// OnAcked, when set, is told of every acknowledged event and its latency from
+	// Received (benchmarks and tests; it must be fast).
+	OnAcked func(ev event.Event, latency time.Duration)
+	// Spool, when set, is the write-ahead log of live events (see Spool); Restamp, when
+	// set, may re-stamp a spooled event as it comes back (the current lease term).
+	Spool      Spool
+	Restamp    func(ev event.Event) event.Event
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) defaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Queue, 10000)
+	def(&c.Lanes, 256)
+	def(&c.DedupSize, 100000)
+	defDur(&c.PublishTimeout, 5*time.Second)
+	defDur(&c.RetryBase, 100*time.Millisecond)
+	defDur(&c.RetryMax, 10*time.Second)
+	defDur(&c.DedupTTL, 10*time.Minute)
+	defDur(&c.DrainTimeout, 15*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Pipeline delivers events to a sink. See the package documentation.
+type Pipeline struct {
+	cfg     Config
+	sink    sinks.Publisher
+	queue   chan queued
+	lanes   []chan queued
+	seed    maphash.Seed
+	dedup   *dedup
+	m       *metrics
+	spill   spill
+	stopped atomic.Bool
+	last    atomic.Int64 // Unix ms of the last acknowledged event
+	run     sync.Mutex   // Run runs once at a time
+}
+
+type queued struct {
+	ev        event.Event
+	seq       uint64 // watermark sequence number
+	fromSpool bool   // came back from the spool: acknowledge spoolSeq when settled
+	spoolSeq  uint64
+}
+
+// laneDepth is how many events wait in one lane: enough that the dispatcher rarely
+// blocks on a busy lane (head-of-line) while others are idle; lanes × laneDepth bounds
+// the memory it costs.
+const laneDepth = 16
+
+// ErrStopped is returned by Publish once the pipeline has stopped.
+var ErrStopped = errors.New("pipeline stopped")
+
+// ErrFenced is returned for an event whose lease term has ended.
+var ErrFenced = errors.New("lease term over: event fenced off")
+
+// New validates cfg and returns a pipeline delivering to sink.
+func New(cfg Config, sink sinks.Publisher) (*Pipeline, error) {
+	cfg.defaults()
+	if sink == nil {
+		return nil, errors.New("pipeline: no sink")
+	}
+	if cfg.Queue < 1 || cfg.Lanes < 1 || cfg.PublishTimeout < 0 || cfg.RetryBase <= 0 || cfg.RetryMax < cfg.RetryBase {
+		return nil, fmt.Errorf("pipeline: invalid config %+v", cfg)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	p := &Pipeline{cfg: cfg, sink: sink, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
+		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m}
+	p.lanes = make([]chan queued, cfg.Lanes)
+	for i := range p.lanes {
+		p.lanes[i] = make(chan queued, laneDepth)
+	}
+	return p, nil
+}
+
+// Offer queues a live event without blocking. It reports false when the event was not
+// taken: filtered out, or the queue was full (then OnOverflow has been told).
+func (p *Pipeline) Offer(ev event.Event) bool {
+	if ev.Received.IsZero() {
+		ev.Received = time.Now()
+	}
+	if !p.admit(&ev) {
+		return false
+	}
+	q := queued{ev: ev}
+	if p.cfg.Watermark != nil {
+		q.seq = p.cfg.Watermark.begin()
+	}
+	if p.cfg.Spool != nil && p.offerSpool(q) {
+		return true
+	}
+	select {
+	case p.queue <- q:
+		p.m.queueDepth.Inc()
+		return true
+	default:
+		p.m.overflow.Inc()
+		if p.cfg.OnOverflow != nil {
+			p.cfg.OnOverflow(ev) // opens a gap, which holds the watermark
+		}
+		if p.cfg.Watermark != nil {
+			p.cfg.Watermark.done(q.seq, 0) // the gap accounts for it from now on
+		}
+		return false
+	}
+}
+
+// admit counts ev in and applies the filter.
+func (p *Pipeline) admit(ev *event.Event) bool {
+	p.m.received.WithLabelValues(string(ev.Via)).Inc()
+	if ev.Invalid {
+		p.m.invalid.Inc()
+	}
+	if !p.cfg.Filter.Pass(ev) {
+		p.m.filtered.Inc()
+		return false
+	}
+	return true
+}
+
+// Publish delivers ev now and returns nil once the sink acknowledged it (or it was
+// acknowledged recently). It retries failed attempts until ctx ends. Filtered events
+// return nil at once.
+func (p *Pipeline) Publish(ctx context.Context, ev event.Event) error {
+	if p.stopped.Load() {
+		return ErrStopped
+	}
+	_, err := p.publish(ctx, ev)
+	return err
+}
+
+// publish is Publish that also says whether ev was a recent duplicate.
+func (p *Pipeline) publish(ctx context.Context, ev event.Event) (dup bool, err error) {
+	if ev.Received.IsZero() {
+		ev.Received = time.Now()
+	}
+	if !p.admit(&ev) {
+		return false, nil
+	}
+	return p.deliver(ctx, ev)
+}
+
+// LastEventMs is the Unix ms time of the last acknowledged event (0: none yet).
+func (p *Pipeline) LastEventMs() int64 { return p.last.Load() }
+
+// QueueDepth is the number of live events waiting for a lane.
+func (p *Pipeline) QueueDepth() int { return len(p.queue) }
+
+// QueueCap is how many live events the in-memory queue holds.
+func (p *Pipeline) QueueCap() int { return cap(p.queue) }

@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// RecoveryMetrics are the gap and backfill metrics. A nil *RecoveryMetrics records nothing.
+type RecoveryMetrics struct {
+	gaps      *prometheus.CounterVec
+	open      prometheus.Gauge
+	recov     prometheus.Counter
+	failures  prometheus.Counter
+	watermark prometheus.Gauge
+}
+
+// NewRecoveryMetrics creates and registers (reg may be nil) the recovery metrics.
+func NewRecoveryMetrics(reg prometheus.Registerer) (*RecoveryMetrics, error) {
+	m := &RecoveryMetrics{
+		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_gaps_total",
+			Help: "Gaps opened in the live feed, by cause (startup, failover, disconnect, overflow)."}, []string{"cause"}),
+		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_gap_open",
+			Help: "1 while a gap is open (not yet backfilled)."}),
+		recov: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_backfilled_total",
+			Help: "Policy alerts published by REST backfill that this process had not delivered."}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_backfill_failures_total",
+			Help: "Backfill attempts that failed (retried with backoff)."}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_watermark_ms",
+			Help: "Newest event time (Unix ms) below which every live event was acknowledged."}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.gaps, m.open, m.recov, m.failures, m.watermark} {
+		errs = append(errs, reg.Register(c))
+	}
+	return m, errors.Join(errs...)
+}
+
+func (m *RecoveryMetrics) opened(cause string) {
+	if m != nil {
+		m.gaps.WithLabelValues(cause).Inc()
+		m.open.Set(1)
+	}
+}
+
+func (m *RecoveryMetrics) recovered(n int) {
+	if m != nil {
+		m.recov.Add(float64(n))
+	}
+}
+
+func (m *RecoveryMetrics) closedGap() {
+	if m != nil {
+		m.open.Set(0)
+	}
+}
+
+func (m *RecoveryMetrics) failed() {
+	if m != nil {
+		m.failures.Inc()
+	}
+}
+
+func (m *RecoveryMetrics) setWatermark(ms int64) {
+	if m != nil {
+		m.watermark.Set(float64(ms))
+	}
+}

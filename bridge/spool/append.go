@@ -1,0 +1,132 @@
+package spool
+
+import (
+	"fmt"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+)
+
+// Append adds ev at the end of the spool. It returns once the record is written, and
+// synced under SyncAlways. It returns ErrFull when the record would take the spool past
+// MaxBytes, ErrTooLarge for a record over MaxRecordBytes, ErrClosed after Close.
+func (s *Spool) Append(ev event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.buf = appendFrame(s.buf[:0], &ev)
+	n := int64(len(s.buf))
+	if n-frameHeader > MaxRecordBytes {
+		return fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
+	}
+	var tail *segment
+	if s.w != nil {
+		tail = s.segs[len(s.segs)-1]
+		if tail.count > 0 && tail.size+n > s.cfg.SegmentBytes {
+			tail = nil // rotate
+		}
+	}
+	need := n
+	if tail == nil {
+		need += segHeaderLen
+	}
+	if s.bytes+need > s.cfg.MaxBytes {
+		s.m.full.Inc()
+		return fmt.Errorf("%w: %d of %d bytes used, record of %d", ErrFull, s.bytes, s.cfg.MaxBytes, n)
+	}
+	if tail == nil {
+		var err error
+		if tail, err = s.startSegment(); err != nil {
+			return err
+		}
+	}
+	if err := s.write(tail); err != nil {
+		return err
+	}
+	s.wakeWaiters()
+	s.updateGauges()
+	return nil
+}
+
+// write appends s.buf to the tail segment.
+func (s *Spool) write(tail *segment) error {
+	n := int64(len(s.buf))
+	if _, err := s.w.Write(s.buf); err != nil {
+		// Cut a partial write off; either way the next append starts a new segment, and
+		// the reader never looks past tail.count.
+		_ = s.w.Truncate(tail.size)
+		s.closeTail(true)
+		if tail.count == 0 { // a fresh segment holding nothing: drop it, its name is reused
+			_ = removeFile(tail.path)
+			s.bytes -= tail.size
+			s.segs = s.segs[:len(s.segs)-1]
+		}
+		return fmt.Errorf("spool: append: %w", err)
+	}
+	tail.size += n
+	tail.count++
+	s.bytes += n
+	s.nextSeq++
+	s.unread++
+	s.appended = true
+	if s.cfg.Sync.Mode != SyncAlways {
+		s.dirty = true
+		return nil
+	}
+	if err := s.w.Sync(); err != nil {
+		// The record is written but maybe not durable: keep it, say so.
+		s.dirty = true
+		return fmt.Errorf("spool: append: fsync: %w", err)
+	}
+	return nil
+}
+
+// startSegment closes the tail, if any, and starts a new one at nextSeq.
+func (s *Spool) startSegment() (*segment, error) {
+	s.closeTail(true)
+	f, g, err := createSegment(s.cfg.Dir, s.nextSeq)
+	if err != nil {
+		return nil, err
+	}
+	s.w = f
+	s.segs = append(s.segs, g)
+	s.bytes += g.size
+	s.gc() // the old tail may be wholly consumed
+	switch s.cfg.Sync.Mode {
+	case SyncAlways:
+		if err := syncDir(s.cfg.Dir); err != nil {
+			s.cfg.Logger.Warn("spool: directory fsync failed", "dir", s.cfg.Dir, "error", err)
+		}
+	case SyncInterval:
+		s.dirDirty = true
+	}
+	return g, nil
+}
+
+// closeTail closes the tail writer, synced first (unless SyncNone) when sync is set; the
+// tail stays a segment. It always syncs rather than trusting s.dirty, which the flusher
+// clears before its own fsync completes.
+func (s *Spool) closeTail(sync bool) {
+	if s.w == nil {
+		return
+	}
+	if sync && s.cfg.Sync.Mode != SyncNone {
+		if err := s.w.Sync(); err != nil {
+			s.cfg.Logger.Error("spool: segment fsync failed", "error", err)
+		}
+	}
+	if err := s.w.Close(); err != nil {
+		s.cfg.Logger.Error("spool: segment close failed", "error", err)
+	}
+	s.w = nil
+	s.dirty = false
+}
+
+// wakeWaiters wakes blocked Next calls, if any.
+func (s *Spool) wakeWaiters() {
+	if s.waiters > 0 {
+		close(s.wake)
+		s.wake = make(chan struct{})
+	}
+}

@@ -1,0 +1,220 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+)
+
+// Shared header values (net/http only reads them).
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	noSniff   = []string{"nosniff"}
+	closeConn = []string{"close"}
+	allowPost = []string{http.MethodPost}
+	okBody    = []byte("ok\n")
+	newline   = []byte("\n")
+)
+
+// Handler is the webhook receiver: an http.Handler that verifies, limits, maps and
+// publishes webhooks, answering 200 only once the publisher acknowledged. Safe for
+// concurrent use.
+type Handler struct {
+	cfg        Config
+	pub        sinks.Publisher
+	ver        *verifier
+	seen       *seen
+	m          *metrics
+	track      track
+	log        *slog.Logger
+	retryAfter string
+	lastWarn   atomic.Int64 // unix nanos of the last publish-failure warning
+}
+
+// New validates cfg and returns the handler publishing to pub.
+func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if pub == nil {
+		return nil, errors.New("webhook: a publisher is required")
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: metrics: %w", err)
+	}
+	return &Handler{cfg: cfg, pub: pub, ver: newVerifier(cfg.Secrets), seen: newSeen(cfg.SeenSize), m: m,
+		track: track{max: cfg.Concurrency}, log: cfg.Logger.With("component", "webhook"),
+		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))}, nil
+}
+
+// Drain makes the handler answer 503 with Retry-After to every new request and returns a
+// channel closed once the requests in progress have been answered.
+func (h *Handler) Drain() <-chan struct{} { return h.track.drain() }
+
+// InFlight is the number of requests in progress.
+func (h *Handler) InFlight() int { return h.track.inFlight() }
+
+// ServeHTTP answers one webhook.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	code := h.serve(w, r, start)
+	h.m.observe(code, time.Since(start))
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
+	if r.URL.Path != h.cfg.Path {
+		return h.answer(w, http.StatusNotFound, "not found")
+	}
+	if r.Method != http.MethodPost {
+		w.Header()["Allow"] = allowPost
+		return h.answer(w, http.StatusMethodNotAllowed, "only POST")
+	}
+	switch h.track.enter() {
+	case busy:
+		return h.unavailable(w, http.StatusTooManyRequests, "too many webhooks in progress")
+	case draining:
+		w.Header()["Connection"] = closeConn
+		return h.unavailable(w, http.StatusServiceUnavailable, "shutting down")
+	}
+	defer h.track.leave()
+	raw, code, err := h.read(w, r)
+	if err != nil {
+		return h.answer(w, code, err.Error())
+	}
+	if !h.ver.verify(r.Header, raw) {
+		h.m.sigFail.Inc()
+		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
+	}
+	ev, code, err := h.toEvent(raw, start)
+	if err != nil {
+		if code == http.StatusServiceUnavailable {
+			return h.unavailable(w, code, err.Error())
+		}
+		return h.answer(w, code, err.Error())
+	}
+	if code == http.StatusOK { // already acknowledged by this process
+		h.m.dups.Inc()
+		return h.answer(w, code, "ok (duplicate)")
+	}
+	return h.deliver(w, r, ev)
+}
+
+// read reads the whole body into one buffer of its declared size (413 past MaxBytes,
+// never reading more than MaxBytes+1 bytes).
+func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	max := h.cfg.MaxBytes
+	if r.ContentLength > max {
+		w.Header()["Connection"] = closeConn
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", max)
+	}
+	var raw []byte
+	var err error
+	if r.ContentLength >= 0 {
+		raw = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, raw)
+	} else {
+		raw, err = io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err == nil && int64(len(raw)) > max {
+			w.Header()["Connection"] = closeConn
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", max)
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.Header()["Connection"] = closeConn
+		return nil, http.StatusRequestTimeout, fmt.Errorf("reading body: %w", err)
+	}
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
+	}
+	return raw, 0, nil
+}
+
+// toEvent maps a verified body. Code 200 with a nil error means the event was already
+// acknowledged by this process; 0 means "publish ev".
+func (h *Handler) toEvent(raw []byte, received time.Time) (event.Event, int, error) {
+	if !utf8.Valid(raw) {
+		return event.Event{}, http.StatusBadRequest, fmt.Errorf("%w: not UTF-8", errBadBody)
+	}
+	mp, err := mapBody(raw)
+	if err != nil {
+		return event.Event{}, http.StatusBadRequest, err
+	}
+	org := h.cfg.OrgUUID()
+	if org == "" {
+		return event.Event{}, http.StatusServiceUnavailable, errors.New("organisation not known yet")
+	}
+	var ev event.Event
+	if mp.invalid != nil {
+		ev = event.Invalid(org, raw, mp.invalid, event.ViaWebhook)
+	} else if ev, err = event.Build(org, event.ViaWebhook, mp.data); err != nil {
+		return event.Event{}, http.StatusBadRequest, err
+	}
+	if h.seen.has(ev.ID) {
+		return event.Event{}, http.StatusOK, nil
+	}
+	ev.Received = received
+	return ev, 0, nil
+}
+
+// deliver publishes ev and answers 200 once the publisher acknowledged it, 503 when it
+// did not within AckTimeout.
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, ev event.Event) int {
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AckTimeout)
+	err := h.pub.Publish(ctx, ev)
+	cancel()
+	if err != nil {
+		h.warn("webhook not acknowledged", ev.ID, err)
+		if errors.Is(err, sinks.ErrRejected) {
+			return h.answer(w, http.StatusInternalServerError, "rejected by the broker")
+		}
+		return h.unavailable(w, http.StatusServiceUnavailable, "not acknowledged in time")
+	}
+	h.m.published.Inc()
+	h.seen.add(ev.ID)
+	return h.answer(w, http.StatusOK, "ok")
+}
+
+// warn logs publish failures, at most one a second (an outage fails every request).
+func (h *Handler) warn(msg, id string, err error) {
+	now := time.Now().UnixNano()
+	last := h.lastWarn.Load()
+	if now-last < int64(time.Second) || !h.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	h.log.Warn(msg, "event_id", id, "error", err)
+}
+
+func (h *Handler) unavailable(w http.ResponseWriter, code int, msg string) int {
+	w.Header()["Retry-After"] = []string{h.retryAfter}
+	return h.answer(w, code, msg)
+}
+
+func (h *Handler) answer(w http.ResponseWriter, code int, msg string) int {
+	hdr := w.Header()
+	hdr["Content-Type"] = textPlain
+	hdr["X-Content-Type-Options"] = noSniff
+	w.WriteHeader(code)
+	if msg == "ok" {
+		_, _ = w.Write(okBody)
+		return code
+	}
+	_, _ = io.WriteString(w, msg)
+	_, _ = w.Write(newline)
+	if code >= 400 && code != http.StatusServiceUnavailable {
+		h.log.Debug("webhook refused", "status", code, "reason", msg)
+	}
+	return code
+}

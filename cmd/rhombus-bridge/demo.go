@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/feed"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+)
+
+const demoKey = "demo-api-key"
+
+// runDemo runs the simulator, the bridge and a live feed in one process: no account, no
+// setting. The feed reads the stream back, so it shows what consumers get.
+func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(config.ModeDemo)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(config.Log{Level: "warn", Format: "text"}, stderr)
+	s, err := sim.New(sim.Config{APIKey: demoKey, OrgUUID: cfg.Rhombus.OrgUUID, Heartbeat: 5 * time.Second, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		return err
+	}
+	defer s.Close()
+	dir, err := os.MkdirTemp("", "rhombus-bridge-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	demoConfig(&cfg, s, dir)
+	names := map[string]string{}
+	for _, c := range s.Cameras() {
+		names[c.UUID] = c.Name
+	}
+	ready := make(chan app.Info, 1)
+	a, err := app.New(cfg, app.Options{Version: version, Logger: log, PickFreeNATSPort: true,
+		OnReady: func(i app.Info) { ready <- i }})
+	if err != nil {
+		return err
+	}
+	return runDemoParts(ctx, a, s, ready, names, stdout)
+}
+
+// demoConfig points the bridge at the simulator and keeps the demo off the default ports.
+func demoConfig(cfg *config.Config, s *sim.Server, dir string) {
+	cfg.Rhombus.APIKey = demoKey
+	cfg.Rhombus.WSURL, cfg.Rhombus.APIURL = s.WSURL(), s.URL()
+	cfg.Rhombus.OrgUUID = ""
+	cfg.Bridge.DataDir = dir
+	cfg.Bridge.Sinks, cfg.Bridge.Lease = []string{"nats"}, "nats"
+	cfg.NATS.URL = ""
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Webhook.Secrets = nil
+}
+
+func runDemoParts(ctx context.Context, a *app.App, s *sim.Server, ready <-chan app.Info, names map[string]string, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var appErr error
+	wg.Go(func() { appErr = a.Run(ctx); cancel() })
+	var info app.Info
+	select {
+	case info = <-ready:
+	case <-ctx.Done():
+		wg.Wait()
+		return appErr
+	}
+	fmt.Fprintf(out, "rhombus-bridge demo: simulator %s, org %s\n", s.URL(), info.OrgUUID)
+	fmt.Fprintf(out, "  stream RHOMBUS on %s — another consumer: nats sub 'rhombus.>' --server %s\n", info.NATSURL, info.NATSURL)
+	fmt.Fprintf(out, "  status: curl http://%s/status   metrics: http://%s/metrics   Ctrl-C to stop\n\n", info.OpsAddr, info.OpsAddr)
+	wg.Go(func() {
+		if _, err := s.RunGenerator(ctx, sim.GenConfig{Rate: 2}); err != nil && ctx.Err() == nil {
+			slog.Warn("generator", "error", err)
+		}
+	})
+	err := showFeed(ctx, info.NATSURL, names, out)
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	fmt.Fprintln(out, "\ndrained; bye")
+	return appErr
+}
+
+// showFeed prints every message landing in the stream until ctx ends.
+func showFeed(ctx context.Context, url string, names map[string]string, out io.Writer) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	lookup := func(uuid string) string { return names[uuid] }
+	return feed.Follow(ctx, js, feed.Options{Stream: "RHOMBUS"}, func(subject string, body []byte) error {
+		_, err := fmt.Fprintln(out, feed.Line(subject, body, lookup))
+		return err
+	})
+}
