@@ -88,8 +88,10 @@ func TestWrongKeyBacksOff(t *testing.T) {
 	if len(rec.causes) < 3 || !errors.As(rec.causes[0], &he) || he.Status != 401 || !strings.Contains(he.Body, "Unauthorized") {
 		t.Fatalf("want *HandshakeError 401 with the body, got %v", rec.causes)
 	}
-	if got := counterValue(t, sub.m.handshake.WithLabelValues("401")); int(got) != n {
-		t.Fatalf("handshake failures metric %v, simulator saw %d", got, n)
+	// The simulator counts a 401 when it writes it; the client when it reads it. Cancelling
+	// can fall between the two for the very last attempt, and only for that one.
+	if got := int(counterValue(t, sub.m.handshake.WithLabelValues("401"))); got != n && got != n-1 {
+		t.Fatalf("handshake failures metric %d, simulator saw %d", got, n)
 	}
 	if len(rec.subs) != 0 || sub.State().Subscribed {
 		t.Fatal("subscribed with a wrong key")
