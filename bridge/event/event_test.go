@@ -108,6 +108,21 @@ func TestOtherEntities(t *testing.T) {
 	}
 }
 
+// Two different updates of one entity that carry no timestamp must not share an id: the
+// second would be taken for a duplicate of the first and never stored. Redelivering the
+// same bytes still collapses.
+func TestUpdatesWithoutTimestampKeepDistinctIDs(t *testing.T) {
+	a := parse(t, []byte(`{"entity":"DEVICE_CONFIG","entityUuid":"CAM1","type":"UPDATE","deviceUuid":"CAM1","name":"one"}`))
+	b := parse(t, []byte(`{"entity":"DEVICE_CONFIG","entityUuid":"CAM1","type":"UPDATE","deviceUuid":"CAM1","name":"two"}`))
+	again := parse(t, []byte(`{"entity":"DEVICE_CONFIG","entityUuid":"CAM1","type":"UPDATE","deviceUuid":"CAM1","name":"one"}`))
+	if a.ID == b.ID {
+		t.Fatalf("different timestamp-less updates share id %s", a.ID)
+	}
+	if again.ID != a.ID {
+		t.Fatalf("the same bytes redelivered got a new id: %s vs %s", again.ID, a.ID)
+	}
+}
+
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func TestSubjectsNeverMalformed(t *testing.T) {

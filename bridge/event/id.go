@@ -15,15 +15,17 @@ var namespace = [16]byte{0x6b, 0x3d, 0x1c, 0x52, 0x0e, 0x9a, 0x4f, 0x6e, 0x9d, 0
 //
 //   - A policy alert's creation: its alert uuid alone, so the WebSocket, webhook and REST
 //     copies of the alert share one id.
-//   - Any other event with an entity uuid: entity, change, entity uuid and timestamp.
-//   - Anything else: entity, change and a hash of the raw bytes.
+//   - Any other event with an entity uuid and a timestamp: entity, change, entity uuid and
+//     timestamp.
+//   - Anything else: entity, change and a hash of the raw bytes (so two different updates
+//     of one entity that both lack a timestamp never share an id and shadow each other).
 func ID(entity, change, entityUUID string, timestampMs int64, raw []byte) string {
 	entity, change = strings.ToUpper(entity), strings.ToUpper(change)
 	var name string
 	switch {
 	case entity == EntityPolicyAlert && change == ChangeCreate && entityUUID != "":
 		name = "policy_alert/" + entityUUID
-	case entityUUID != "":
+	case entityUUID != "" && timestampMs > 0:
 		name = strings.Join([]string{entity, change, entityUUID, strconv.FormatInt(timestampMs, 10)}, "/")
 	default:
 		sum := sha256.Sum256(raw)
