@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
@@ -19,23 +20,16 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 	defer a.update(func(s *state) { s.leader = false })
 	a.log.Info("leading", "lease_revision", rev, "cause", cause)
 
-	rec, err := a.newRecovery()
-	if err == nil {
-		err = rec.Begin(leaderCtx, cause)
-	}
+	rec, err := a.beginRecovery(leaderCtx, rev, cause)
 	if err != nil {
-		a.log.Error("cannot start gap recovery; leading without backfill", "error", err)
-		rec = nil
+		a.fence.Store(0) // leadership ended before the watermark could be read: nothing was taken
+		return
 	}
 	termCtx, endTerm := context.WithCancel(context.WithoutCancel(leaderCtx))
 	defer endTerm()
+	a.update(func(s *state) { s.recovery = rec })
 	recDone := make(chan struct{})
-	if rec != nil {
-		a.update(func(s *state) { s.recovery = rec })
-		go func() { defer close(recDone); _ = rec.Run(termCtx) }()
-	} else {
-		close(recDone)
-	}
+	go func() { defer close(recDone); _ = rec.Run(termCtx) }()
 	h := &feedHandler{a: a, rec: rec, rev: rev}
 	if err := a.sub.Run(leaderCtx, h); err != nil {
 		a.log.Error("subscription ended", "error", err)
@@ -43,7 +37,36 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 	a.handOver(leaderCtx)
 	endTerm()
 	<-recDone
-	a.update(func(s *state) { s.recovery = nil }) // the next term has its own
+	a.update(func(s *state) { // the next term has its own; its counts join the totals
+		g, b := rec.Counts()
+		s.gapsDone += g
+		s.backfilledDone += b
+		s.recovery = nil
+	})
+}
+
+// beginRecovery starts the term's gap recovery from the shared watermark. It does not
+// subscribe without one: a leader that cannot read where its predecessor stopped would
+// not know which window to backfill. Failures are retried with backoff (the store is
+// usually on the broker that is also down) until leadership ends.
+func (a *App) beginRecovery(leaderCtx context.Context, rev uint64, cause string) (*pipeline.Recovery, error) {
+	b := backoff.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		rec, err := a.newRecovery(rev)
+		if err == nil {
+			if err = rec.Begin(leaderCtx, cause); err == nil {
+				return rec, nil
+			}
+		}
+		if leaderCtx.Err() != nil {
+			return nil, leaderCtx.Err()
+		}
+		d := b.Next()
+		a.log.Error("cannot read the shared watermark; not subscribing yet", "error", err, "retry_in", d.String())
+		if err := backoff.Sleep(leaderCtx, d); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // handOver runs when leadership ends. On shutdown the lease is still ours: deliver what
@@ -70,9 +93,9 @@ func (a *App) fenceValid(fence uint64) bool {
 	return fence == 0 || (fence == a.fence.Load() && a.leaseHeld())
 }
 
-func (a *App) newRecovery() (*pipeline.Recovery, error) {
+func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 	return pipeline.NewRecovery(pipeline.RecoveryConfig{
-		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap,
+		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap, Fence: rev,
 		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.rest.AlertEvents(a.org), Store: a.store, MaySave: a.leaseHeld,
 		Live:    func() bool { return a.snapshot().subscribed },
 		Logger:  a.log,

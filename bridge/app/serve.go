@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -114,11 +113,7 @@ func (a *App) onOverflow(ev event.Event) {
 	if rec == nil {
 		return
 	}
-	at := ev.Received
-	if ev.TimestampMs > 0 {
-		at = time.UnixMilli(ev.TimestampMs)
-	}
-	rec.Open("overflow", at)
+	rec.OpenFor("overflow", ev)
 	a.overflowed.Store(true)
 }
 

@@ -18,6 +18,9 @@ type state struct {
 	standby    bool // watching the lease
 	subscribed bool
 	recovery   *pipeline.Recovery
+	// gapsDone and backfilledDone are the counts of earlier terms, so /status reports
+	// this process's totals, not just the current term's.
+	gapsDone, backfilledDone int64
 }
 
 func (a *App) update(f func(s *state)) {
@@ -42,8 +45,10 @@ func (a *App) status() ops.Status {
 		st.LastEventMs = a.pipe.LastEventMs()
 		st.QueueDepth = a.pipe.QueueDepth()
 	}
+	st.Gaps, st.Backfilled = s.gapsDone, s.backfilledDone
 	if s.recovery != nil {
-		st.Gaps, st.Backfilled = s.recovery.Counts()
+		g, b := s.recovery.Counts()
+		st.Gaps, st.Backfilled = st.Gaps+g, st.Backfilled+b
 		if g := s.recovery.OpenGap(); g != nil {
 			st.OpenGap = g
 		}

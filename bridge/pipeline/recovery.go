@@ -40,6 +40,10 @@ type RecoveryConfig struct {
 	// MaySave, when set, is asked before every save: false (the lease was lost) means
 	// this replica no longer writes the shared watermark.
 	MaySave func() bool
+	// Fence, when not 0, is the lease revision of the term this Recovery belongs to: it is
+	// stamped on every backfilled event and gap record, so that the pipeline refuses to
+	// publish them once the term has ended (a deposed or thawed leader stops at once).
+	Fence   uint64
 	Logger  *slog.Logger
 	Metrics *RecoveryMetrics // optional
 }
@@ -50,6 +54,10 @@ type Gap struct {
 	Causes  []string  `json:"causes"`
 	Opened  time.Time `json:"opened"`
 	Retries int       `json:"retries"`
+	// NonAlertsMayBeMissed is false only while every cause of the gap is a known lost
+	// policy-alert creation, which backfill recovers; any disconnect, start-up or lost
+	// event of another kind may have cost events REST cannot return.
+	NonAlertsMayBeMissed bool `json:"nonAlertEventsMayBeMissed"`
 }
 
 // Recovery closes gaps: whenever the live feed may have missed events (start-up,
@@ -109,6 +117,24 @@ func (r *Recovery) Begin(ctx context.Context, cause string) error {
 // Open records that events after start may have been missed. Opening while a gap is open
 // widens it and adds the cause.
 func (r *Recovery) Open(cause string, start time.Time) {
+	r.open1(cause, start, true)
+}
+
+// OpenFor records that ev was lost (a full queue, a fenced or refused event): the gap
+// starts at ev's time. Only a lost policy-alert creation can be recovered by backfill, so
+// only such losses leave NonAlertsMayBeMissed false.
+func (r *Recovery) OpenFor(cause string, ev event.Event) {
+	at := ev.Received
+	if ev.TimestampMs > 0 {
+		at = time.UnixMilli(ev.TimestampMs)
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	r.open1(cause, at, !ev.IsAlertCreate())
+}
+
+func (r *Recovery) open1(cause string, start time.Time, nonAlerts bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.open == nil {
@@ -118,6 +144,7 @@ func (r *Recovery) Open(cause string, start time.Time) {
 		r.open.Start = start
 	}
 	r.gen++
+	r.open.NonAlertsMayBeMissed = r.open.NonAlertsMayBeMissed || nonAlerts
 	if !contains(r.open.Causes, cause) {
 		r.open.Causes = append(r.open.Causes, cause)
 	}

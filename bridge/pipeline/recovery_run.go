@@ -111,6 +111,7 @@ func (r *Recovery) backfill(ctx context.Context, after, before time.Time) (int, 
 	}
 	n := 0
 	for _, ev := range evs {
+		ev.Fence = r.cfg.Fence
 		dup, err := r.p.publish(ctx, ev)
 		if err != nil {
 			return n, fmt.Errorf("backfill publish: %w", err)
@@ -126,7 +127,7 @@ func (r *Recovery) backfill(ctx context.Context, after, before time.Time) (int, 
 func (r *Recovery) record(ctx context.Context, g Gap, end time.Time, cause string, n int, truncated bool) error {
 	data := v1.GapData{
 		Instance: r.cfg.Instance, StartMs: g.Start.UnixMilli(), EndMs: end.UnixMilli(), Cause: cause,
-		AlertsRecovered: n, NonAlertEventsMayBeMissed: true,
+		AlertsRecovered: n, NonAlertEventsMayBeMissed: g.NonAlertsMayBeMissed,
 	}
 	if truncated {
 		data.BackfillError = fmt.Sprintf("backfill limited to BRIDGE_BACKFILL_MAX_AGE (%s)", r.cfg.MaxAge)
@@ -135,6 +136,7 @@ func (r *Recovery) record(ctx context.Context, g Gap, end time.Time, cause strin
 	if err != nil {
 		return err
 	}
+	ev.Fence = r.cfg.Fence
 	if _, err := r.p.publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish gap record: %w", err)
 	}

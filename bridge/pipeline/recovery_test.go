@@ -96,7 +96,8 @@ func TestGapBackfillAndRecord(t *testing.T) {
 		t.Fatalf("last message %s is not the gap record", last.subject)
 	}
 	var g v1.Gap
-	if err := json.Unmarshal(last.body, &g); err != nil || g.Data.AlertsRecovered != 5 || g.Data.Cause != "disconnect" {
+	if err := json.Unmarshal(last.body, &g); err != nil || g.Data.AlertsRecovered != 5 || g.Data.Cause != "disconnect" ||
+		!g.Data.NonAlertEventsMayBeMissed {
 		t.Fatalf("gap record %s (%v)", last.body, err)
 	}
 	cancel()
