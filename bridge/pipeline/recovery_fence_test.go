@@ -102,4 +102,3 @@ func lastGapRecord(t *testing.T, b *broker) v1.Gap {
 	}
 	return g
 }
-
