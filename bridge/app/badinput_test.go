@@ -13,7 +13,8 @@ import (
 )
 
 // TestBadInputKeepsFlowing: not-JSON bodies go raw to the invalid subject, odd ids make
-// well-formed subjects, an oversize frame costs a reconnect, and valid events keep flowing.
+// well-formed subjects, an oversize frame costs a reconnect and leaves its first bytes on
+// the invalid subject, and valid events keep flowing.
 func TestBadInputKeepsFlowing(t *testing.T) {
 	ns := natstest.Start(t)
 	s := startSim(t, sim.Config{OrgUUID: "ORG.X*"})
@@ -32,13 +33,23 @@ func TestBadInputKeepsFlowing(t *testing.T) {
 	}
 	s.Emit([]byte(`{"entity":"POLICY_ALERT","entityUuid":"after","type":"CREATE","deviceUuid":"cam","timestampMs":2}`))
 	st := openStream(t, ns.URL())
-	waitFor(t, "three messages", 20*time.Second, func() bool { return len(st.all(t)) >= 3 })
+	waitFor(t, "four messages", 20*time.Second, func() bool { return len(st.all(t)) >= 4 })
 	subjects := map[string][]byte{}
+	var invalid []string
 	for _, m := range st.all(t) {
 		subjects[m.Subject] = m.Data
+		if m.Subject == "rhombus.v1.ORG_X_.invalid" {
+			invalid = append(invalid, string(m.Data))
+		}
 	}
-	if got := subjects["rhombus.v1.ORG_X_.invalid"]; string(got) != "this is not json" {
-		t.Fatalf("invalid subject holds %q; subjects: %v", got, keys(subjects))
+	if len(invalid) != 2 || invalid[0] != "this is not json" {
+		t.Fatalf("invalid subject holds %d messages, want the not-JSON body then the oversize frame's head: %.80q",
+			len(invalid), invalid)
+	}
+	head := invalid[1] // the oversize frame: its first bytes (command, headers, body start), bounded
+	// (the simulator announces the size, so the guard stops at the content-length header)
+	if !strings.HasPrefix(head, "MESSAGE\n") || !strings.Contains(head, "content-length:5242880") || len(head) > 16<<10 {
+		t.Fatalf("oversize frame recorded as %d bytes starting %.60q", len(head), head)
 	}
 	if _, ok := subjects["rhombus.v1.ORG_X_.policy_alert.create.dev_ice___"]; !ok {
 		t.Fatalf("sanitised subject missing: %v", keys(subjects))

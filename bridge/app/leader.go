@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
@@ -129,6 +130,17 @@ func (h *feedHandler) Message(body []byte, at time.Time) {
 
 func (h *feedHandler) Disconnected(cause error, lastAlive time.Time) {
 	h.a.update(func(s *state) { s.subscribed = false })
+	var big *rhombus.FrameTooLargeError
+	if errors.As(cause, &big) { // nothing is dropped silently: its head goes to the invalid subject
+		head := big.Head
+		if len(head) == 0 { // refused unread: record the refusal itself (a distinct id per occurrence)
+			head = fmt.Appendf(nil, "oversize message refused at %s: %s", time.Now().UTC().Format(time.RFC3339Nano), big.Reason)
+		}
+		ev := event.Invalid(h.a.org, head, fmt.Errorf("frame dropped, first %d bytes kept: %s", len(big.Head), big.Reason),
+			event.ViaWebSocket)
+		ev.Received, ev.Fence = time.Now(), h.rev
+		h.a.pipe.Offer(ev)
+	}
 	if h.rec == nil || errors.Is(cause, context.Canceled) || rhombus.CauseOf(cause) == rhombus.CauseShutdown {
 		return
 	}

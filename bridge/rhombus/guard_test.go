@@ -67,3 +67,20 @@ func TestOversizeMessageReconnects(t *testing.T) {
 	s.Emit([]byte(`{"entity":"Y"}`))
 	rec.waitFor(t, 10*time.Second, "event after", func(r *recorder) bool { return len(r.bodies) == 1 })
 }
+
+// An oversize frame's error keeps the frame's first bytes (bounded), not the previous
+// frame's, so they can be recorded on the invalid subject.
+func TestOversizeFrameKeepsItsHead(t *testing.T) {
+	g := frameGuard{max: 32 << 10}
+	if err := g.check([]byte("\nMESSAGE\ncontent-length:2\n\nok\x00\n")); err != nil {
+		t.Fatal(err)
+	}
+	big := "MESSAGE\nsubscription:1\n\n" + strings.Repeat("y", 40<<10)
+	var fe *FrameTooLargeError
+	if err := g.check([]byte(big)); !errors.As(err, &fe) || !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("want a *FrameTooLargeError, got %v", err)
+	}
+	if len(fe.Head) != MaxOversizeHead || string(fe.Head) != big[:MaxOversizeHead] {
+		t.Fatalf("head is %d bytes starting %.30q; want the frame's first %d", len(fe.Head), fe.Head, MaxOversizeHead)
+	}
+}

@@ -11,8 +11,11 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// DefaultReadLimit is the largest WebSocket message WSConn accepts by default.
+// DefaultReadLimit is the largest STOMP frame WSConn accepts by default.
 const DefaultReadLimit = 4 << 20
+
+// messageLimitFactor × the frame limit bounds one WebSocket message.
+const messageLimitFactor = 4
 
 // WSConn is a net.Conn over a WebSocket: Read yields the payloads of incoming messages
 // as one byte stream (a message may hold several STOMP frames, part of one, or a bare
@@ -42,8 +45,10 @@ type WSConn struct {
 	wg        sync.WaitGroup
 }
 
-// NewWSConn wraps ws. readLimit (≤ 0: DefaultReadLimit) bounds both one WebSocket message
-// and one STOMP frame; writeTimeout ≤ 0 means 10 s.
+// NewWSConn wraps ws. readLimit (≤ 0: DefaultReadLimit) bounds one STOMP frame, and four
+// times it one WebSocket message (messages are streamed, never held whole, and one may
+// carry several frames; the margin lets the frame guard see, and keep the head of, a
+// frame that is too large). writeTimeout ≤ 0 means 10 s.
 func NewWSConn(ws *websocket.Conn, readLimit int64, writeTimeout time.Duration) *WSConn {
 	if readLimit <= 0 {
 		readLimit = DefaultReadLimit
@@ -52,7 +57,7 @@ func NewWSConn(ws *websocket.Conn, readLimit int64, writeTimeout time.Duration) 
 		writeTimeout = 10 * time.Second
 	}
 	c := &WSConn{ws: ws, writeTimeout: writeTimeout, done: make(chan struct{}), guard: frameGuard{max: readLimit}}
-	ws.SetReadLimit(readLimit)
+	ws.SetReadLimit(messageLimitFactor * readLimit)
 	now := time.Now().UnixNano()
 	c.lastAlive.Store(now)
 	c.lastWrite.Store(now)
@@ -116,6 +121,13 @@ func (c *WSConn) fail(err error) error {
 		case <-c.done:
 			c.err = &DisconnectError{Cause: CauseShutdown, Err: err}
 		default:
+			if errors.Is(err, websocket.ErrReadLimit) { // gorilla's limit: keep what we saw of the frame
+				big := c.guard.tooLarge(err.Error())
+				if c.guard.state == guardIdle {
+					big.Head = nil // the message was refused before any of it was read
+				}
+				err = errors.Join(err, big)
+			}
 			c.err = classifyRead(err, c.window.Load() > 0)
 		}
 	}
