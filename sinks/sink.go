@@ -30,3 +30,7 @@ type Sink interface {
 // The pipeline then publishes a small record of the rejection to the invalid subject
 // instead, so nothing disappears silently.
 var ErrRejected = errors.New("rejected by the broker")
+
+// ErrClosed is wrapped by the error of a Publish that a closed sink refused without
+// trying it (every sink's own ErrClosed wraps it).
+var ErrClosed = errors.New("sink closed")

@@ -17,7 +17,7 @@ import (
 )
 
 // ErrClosed is returned by Publish after Close.
-var ErrClosed = errors.New("kafka: sink closed")
+var ErrClosed = fmt.Errorf("kafka: %w", sinks.ErrClosed)
 
 // Header names and the content type of the records.
 const (

@@ -16,7 +16,7 @@ import (
 )
 
 // ErrClosed is returned by Publish after Close.
-var ErrClosed = errors.New("natsjs: sink closed")
+var ErrClosed = fmt.Errorf("natsjs: %w", sinks.ErrClosed)
 
 // Header names the sink sets besides Nats-Msg-Id.
 const (
