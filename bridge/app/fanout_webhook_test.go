@@ -3,6 +3,10 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +104,36 @@ func TestFanOutAndWebhookCopies(t *testing.T) {
 	if len(natsIDs) != len(kIDs) {
 		t.Fatalf("%d ids on NATS, %d on Kafka", len(natsIDs), len(kIDs))
 	}
+	// every webhook copy arrived after its WebSocket copy: counted as a duplicate, not a publish
+	if got := metricValue(t, r, "rhombus_bridge_webhook_duplicates_total"); got != 10 {
+		t.Fatalf("webhook duplicates %v, want 10", got)
+	}
+	if got := metricValue(t, r, "rhombus_bridge_webhook_events_published_total"); got != 0 {
+		t.Fatalf("webhook published %v, want 0", got)
+	}
+}
+
+// metricValue reads one unlabelled sample from the app's /metrics.
+func metricValue(t *testing.T, r *running, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + r.info.OpsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s not exported", name)
+	return 0
 }

@@ -181,6 +181,15 @@ func (p *Pipeline) Publish(ctx context.Context, ev event.Event) error {
 	return err
 }
 
+// PublishDup is Publish that also reports whether ev was a duplicate of an event this
+// pipeline acknowledged recently (nothing was published then).
+func (p *Pipeline) PublishDup(ctx context.Context, ev event.Event) (dup bool, err error) {
+	if p.stopped.Load() {
+		return false, ErrStopped
+	}
+	return p.publish(ctx, ev)
+}
+
 // publish is Publish that also says whether ev was a recent duplicate.
 func (p *Pipeline) publish(ctx context.Context, ev event.Event) (dup bool, err error) {
 	if ev.Received.IsZero() {

@@ -173,7 +173,7 @@ func (h *Handler) toEvent(raw []byte, received time.Time) (event.Event, int, err
 // did not within AckTimeout.
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, ev event.Event) int {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AckTimeout)
-	err := h.pub.Publish(ctx, ev)
+	dup, err := h.publish(ctx, ev)
 	cancel()
 	if err != nil {
 		h.warn("webhook not acknowledged", ev.ID, err)
@@ -182,9 +182,26 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, ev event.Event
 		}
 		return h.unavailable(w, http.StatusServiceUnavailable, "not acknowledged in time")
 	}
-	h.m.published.Inc()
+	if dup {
+		h.m.dups.Inc() // a copy that arrived another way (WebSocket, backfill) first
+	} else {
+		h.m.published.Inc()
+	}
 	h.seen.add(ev.ID)
 	return h.answer(w, http.StatusOK, "ok")
+}
+
+// DupPublisher is a Publisher that can also say whether an event was a duplicate of one
+// it acknowledged recently (the pipeline is one); the handler counts those as duplicates.
+type DupPublisher interface {
+	PublishDup(ctx context.Context, ev event.Event) (dup bool, err error)
+}
+
+func (h *Handler) publish(ctx context.Context, ev event.Event) (bool, error) {
+	if dp, ok := h.pub.(DupPublisher); ok {
+		return dp.PublishDup(ctx, ev)
+	}
+	return false, h.pub.Publish(ctx, ev)
 }
 
 // warn logs publish failures, at most one a second (an outage fails every request).
