@@ -78,9 +78,11 @@ func TestWrongKeyBacksOff(t *testing.T) {
 	time.Sleep(window) // the observation window itself, not synchronisation
 	stop()
 	n := s.Stats().Unauthorized
-	// Ceilings 100, 200, 400, 400 ms… (mean delay ≥ 200 ms once capped): about 15 in 3 s.
-	if n < 3 || n > 60 {
-		t.Fatalf("%d handshakes in %s; want backoff-spaced attempts (3..60)", n, window)
+	// Ceilings 100, 200, 400, 400 ms… with full jitter (mean delay 200 ms once capped):
+	// about 17 in 3 s, standard deviation about 3. A fixed retry every 85 ms or less, or
+	// a hot loop, makes more than 35.
+	if n < 3 || n > 35 {
+		t.Fatalf("%d handshakes in %s; want backoff-spaced attempts (3..35)", n, window)
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
