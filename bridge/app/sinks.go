@@ -42,3 +42,13 @@ func (a *App) openSinks(ctx context.Context) error {
 	}
 	return nil
 }
+
+// publishers lists the sinks as the pipeline's Members, so that with two brokers each is
+// delivered to on its own and one's outage does not stop the other.
+func publishers(list []sinks.Sink) []sinks.Publisher {
+	out := make([]sinks.Publisher, len(list))
+	for i, s := range list {
+		out[i] = s
+	}
+	return out
+}

@@ -114,53 +114,81 @@ func (p *Pipeline) laneOf(ev event.Event) int {
 
 // lane delivers its events one after the other, so per-key order holds.
 func (p *Pipeline) lane(ctx context.Context, in <-chan queued) {
+	if len(p.cfg.Members) > 1 {
+		p.laneMembers(ctx, in)
+		return
+	}
 	for q := range in {
 		_, err := p.deliver(ctx, q.ev)
-		switch {
-		case err == nil:
-			p.settled(q)
-			if p.cfg.Watermark != nil {
-				p.cfg.Watermark.done(q.seq, q.ev.TimestampMs)
-			}
-		case errors.Is(err, ErrFenced) || errors.Is(err, sinks.ErrRejected):
-			p.settled(q) // accounted for as a gap: never retried
-			p.report(q)  // (OnOverflow holds the watermark first)
-			if p.cfg.Watermark != nil {
-				p.cfg.Watermark.done(q.seq, 0) // no longer outstanding here
-			}
-		default:
-			p.keep(q) // the drain ended first
+		p.conclude(q, err)
+	}
+}
+
+// conclude settles a live event once its delivery ended with err.
+func (p *Pipeline) conclude(q queued, err error) {
+	switch {
+	case err == nil:
+		p.settled(q)
+		if p.cfg.Watermark != nil {
+			p.cfg.Watermark.done(q.seq, q.ev.TimestampMs)
 		}
+	case errors.Is(err, ErrFenced) || errors.Is(err, sinks.ErrRejected):
+		p.settled(q) // accounted for as a gap: never retried
+		p.report(q)  // (OnOverflow holds the watermark first)
+		if p.cfg.Watermark != nil {
+			p.cfg.Watermark.done(q.seq, 0) // no longer outstanding here
+		}
+	default:
+		p.keep(q) // the drain ended first
 	}
 }
 
 // deliver publishes ev, retrying with backoff until it is acknowledged or ctx ends. dup
 // reports an id acknowledged recently, not published again.
 func (p *Pipeline) deliver(ctx context.Context, ev event.Event) (dup bool, err error) {
+	ev, dup = p.prepare(ctx, ev)
+	if dup {
+		return true, nil
+	}
+	if err := p.deliverTo(ctx, p.sink, ev); err != nil {
+		return false, err
+	}
+	p.acked(ev)
+	return false, nil
+}
+
+// prepare enriches ev, unless its id was acknowledged recently (dup).
+func (p *Pipeline) prepare(ctx context.Context, ev event.Event) (_ event.Event, dup bool) {
 	if p.dedup.seen(ev.ID, time.Now()) {
 		p.m.duplicates.Inc()
-		return true, nil
+		return ev, true
 	}
 	if p.cfg.Enrich != nil && !ev.Invalid {
 		ev = p.cfg.Enrich(ctx, ev)
 	}
+	return ev, false
+}
+
+// deliverTo publishes ev to sink, retrying with backoff until it is acknowledged or ctx
+// ends. An event of an ended lease term is not published (ErrFenced); one the broker
+// refuses for good becomes a bounded record on the invalid subject.
+func (p *Pipeline) deliverTo(ctx context.Context, sink sinks.Publisher, ev event.Event) error {
 	p.m.inflight.Inc()
 	defer p.m.inflight.Dec()
 	b := backoff.Backoff{Base: p.cfg.RetryBase, Max: p.cfg.RetryMax}
 	for attempt := 1; ; attempt++ {
 		if ev.Fence != 0 && p.cfg.FenceValid != nil && !p.cfg.FenceValid(ev.Fence) {
 			p.m.fenced.Inc()
-			return false, fmt.Errorf("deliver %s: %w", ev.ID, ErrFenced)
+			return fmt.Errorf("deliver %s: %w", ev.ID, ErrFenced)
 		}
-		err := p.attempt(ctx, ev)
+		err := p.attempt(ctx, sink, ev)
 		if err == nil {
-			p.acked(ev)
-			return false, nil
+			return nil
 		}
 		p.m.errors.Inc()
 		if errors.Is(err, sinks.ErrRejected) {
 			if ev.Invalid && len(ev.Body) <= maxRejectedHead {
-				return false, fmt.Errorf("deliver %s: given up: %w", ev.ID, err)
+				return fmt.Errorf("deliver %s: given up: %w", ev.ID, err)
 			}
 			p.cfg.Logger.Error("broker rejected an event; recording it on the invalid subject", "event_id", ev.ID,
 				"bytes", len(ev.Body), "error", err)
@@ -168,21 +196,21 @@ func (p *Pipeline) deliver(ctx context.Context, ev event.Event) (dup bool, err e
 			continue
 		}
 		if ctx.Err() != nil {
-			return false, fmt.Errorf("deliver %s: %w", ev.ID, errors.Join(ctx.Err(), err))
+			return fmt.Errorf("deliver %s: %w", ev.ID, errors.Join(ctx.Err(), err))
 		}
 		if attempt == 1 || attempt%50 == 0 {
 			p.cfg.Logger.Warn("publish failed, retrying", "event_id", ev.ID, "attempt", attempt, "error", err)
 		}
 		if err := backoff.Sleep(ctx, b.Next()); err != nil {
-			return false, fmt.Errorf("deliver %s: %w", ev.ID, err)
+			return fmt.Errorf("deliver %s: %w", ev.ID, err)
 		}
 	}
 }
 
-func (p *Pipeline) attempt(ctx context.Context, ev event.Event) error {
+func (p *Pipeline) attempt(ctx context.Context, sink sinks.Publisher, ev event.Event) error {
 	actx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 	defer cancel()
-	return p.sink.Publish(actx, ev)
+	return sink.Publish(actx, ev)
 }
 
 func (p *Pipeline) acked(ev event.Event) {

@@ -27,6 +27,12 @@ type Config struct {
 	DedupTTL       time.Duration // and for how long (10m, the NATS duplicate window)
 	DrainTimeout   time.Duration // bound on delivering what is queued once Run's ctx ends (15s)
 
+	// Members, when two or more, are the sinks behind the fan-out sink given to New: live
+	// events are delivered to each on its own (see members.go), so one broker's outage
+	// does not stop the others until MemberLag events (default Queue) wait for it.
+	Members   []sinks.Publisher
+	MemberLag int
+
 	Filter     event.Filter                                          // RHOMBUS_ENTITIES
 	Enrich     func(ctx context.Context, ev event.Event) event.Event // optional; bounded by itself
 	OnOverflow func(ev event.Event)                                  // a live event the full queue could not take
@@ -60,6 +66,7 @@ func (c *Config) defaults() {
 	def(&c.Queue, 10000)
 	def(&c.Lanes, 256)
 	def(&c.DedupSize, 100000)
+	def(&c.MemberLag, c.Queue)
 	defDur(&c.PublishTimeout, 5*time.Second)
 	defDur(&c.RetryBase, 100*time.Millisecond)
 	defDur(&c.RetryMax, 10*time.Second)
@@ -80,6 +87,7 @@ type Pipeline struct {
 	dedup   *dedup
 	m       *metrics
 	spill   spill
+	lag     []chan struct{} // per member: slots of MemberLag (several Members only)
 	stopped atomic.Bool
 	last    atomic.Int64 // Unix ms of the last acknowledged event
 	run     sync.Mutex   // Run runs once at a time
@@ -118,6 +126,9 @@ func New(cfg Config, sink sinks.Publisher) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, sink: sink, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
 		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m}
+	for range cfg.Members {
+		p.lag = append(p.lag, make(chan struct{}, cfg.MemberLag))
+	}
 	p.lanes = make([]chan queued, cfg.Lanes)
 	for i := range p.lanes {
 		p.lanes[i] = make(chan queued, laneDepth)
