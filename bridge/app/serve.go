@@ -87,8 +87,18 @@ func (a *App) prepare(ctx context.Context) error {
 // every lane busy, small enough that memory stays flat during an outage.
 const spooledQueue = 1024
 
-// openStore picks where the watermark lives: JetStream KV when NATS is there, else a file.
+// openStore picks where the watermark lives, readable by every replica: JetStream KV when
+// NATS is there, else a compacted Kafka topic. A local file only serves a single replica
+// (BRIDGE_LEASE=none without NATS): a standby could not read it.
 func (a *App) openStore(ctx context.Context) error {
+	if a.nc == nil && a.cfg.Bridge.Lease != "none" {
+		st, err := a.openKafkaStore(ctx)
+		if err != nil {
+			return err
+		}
+		a.store = st
+		return nil
+	}
 	if a.nc != nil {
 		js, err := jetstream.New(a.nc)
 		if err != nil {

@@ -64,7 +64,7 @@ type NATS struct {
 	Replicas        int
 }
 
-// Kafka is the Kafka sink (and Kafka lease).
+// Kafka is the Kafka sink (and the Kafka lease and watermark store).
 type Kafka struct {
 	Brokers       []string
 	Topic         string
@@ -77,6 +77,7 @@ type Kafka struct {
 	Partitions    int
 	Replication   int
 	LeaseTopic    string
+	StateTopic    string // compacted topic of the shared watermark when NATS is off
 }
 
 // Webhook is the webhook receiver.

@@ -97,10 +97,21 @@ func TestStringMasksSecrets(t *testing.T) {
 	}
 }
 
-func TestKafkaLeaseWithSASLIsRefused(t *testing.T) {
+func TestKafkaLeaseWithSASLIsAccepted(t *testing.T) {
 	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "BRIDGE_SINKS": "kafka", "BRIDGE_LEASE": "kafka",
-		"KAFKA_BROKERS": "b:9092", "KAFKA_SASL_MECHANISM": "plain", "KAFKA_USERNAME": "u"})
-	if _, err := Load(ModeRun); err == nil || !strings.Contains(err.Error(), "BRIDGE_LEASE") {
-		t.Fatalf("want a BRIDGE_LEASE problem, got %v", err)
+		"KAFKA_BROKERS": "b:9092", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_USERNAME": "u"})
+	c, err := Load(ModeRun)
+	if err != nil {
+		t.Fatalf("Kafka lease with SASL: %v", err)
+	}
+	if c.Kafka.StateTopic != "rhombus-bridge.state" || c.Kafka.SASLMechanism != "scram-sha-512" {
+		t.Fatalf("state topic %q, mechanism %q", c.Kafka.StateTopic, c.Kafka.SASLMechanism)
+	}
+}
+
+func TestStateTopicChecked(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "KAFKA_STATE_TOPIC": "bad topic"})
+	if _, err := Load(ModeRun); err == nil || !strings.Contains(err.Error(), "KAFKA_STATE_TOPIC") {
+		t.Fatalf("want a KAFKA_STATE_TOPIC problem, got %v", err)
 	}
 }

@@ -103,6 +103,7 @@ func parseKafka(r raw, p *problems) Kafka {
 		Partitions:    integer(p, "KAFKA_PARTITIONS", r.KafkaPartitions, 1),
 		Replication:   integer(p, "KAFKA_REPLICATION", r.KafkaReplication, 1),
 		LeaseTopic:    match(p, "KAFKA_LEASE_TOPIC", r.KafkaLeaseTopic, tokenRE, "letters, digits, ., _ and - only"),
+		StateTopic:    match(p, "KAFKA_STATE_TOPIC", r.KafkaStateTopic, tokenRE, "letters, digits, ., _ and - only"),
 	}
 }
 
@@ -148,9 +149,6 @@ func crossCheck(c *Config, r raw, p *problems) {
 	}
 	if (c.Bridge.Enabled("kafka") || c.Bridge.Lease == "kafka") && len(c.Kafka.Brokers) == 0 {
 		p.add("KAFKA_BROKERS", "required when the Kafka sink or the Kafka lease is on")
-	}
-	if c.Bridge.Lease == "kafka" && c.Kafka.SASLMechanism != "" {
-		p.add("BRIDGE_LEASE", "the Kafka lease does not support SASL yet; use BRIDGE_LEASE=nats or a broker without SASL")
 	}
 	if c.Kafka.SASLMechanism != "" && c.Kafka.Username == "" {
 		p.add("KAFKA_USERNAME", "required with KAFKA_SASL_MECHANISM")

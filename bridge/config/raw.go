@@ -2,13 +2,15 @@ package config
 
 // raw is the environment as strings; envconfig fills it (names and defaults live here) and
 // parse turns it into a Config, collecting every problem rather than stopping at the first.
+// Tag secret:"true" masks the whole value when printed; secret:"userinfo" masks only the
+// user-info (user:password@ or token@) of the URL or comma list of URLs it holds.
 type raw struct {
 	APIKey          string `envconfig:"RHOMBUS_API_KEY" desc:"Rhombus API token (required but for demo)" secret:"true"`
 	AuthScheme      string `envconfig:"RHOMBUS_AUTH_SCHEME" default:"api-token" desc:"api-token or partner-api-token"`
 	PartnerOrgUUID  string `envconfig:"RHOMBUS_PARTNER_ORG_UUID" desc:"partner tokens: the client org (x-auth-org)"`
 	OrgUUID         string `envconfig:"RHOMBUS_ORG_UUID" desc:"org to subscribe to; empty: discovered with getOrgV2"`
-	WSURL           string `envconfig:"RHOMBUS_WS_URL" default:"wss://ws.rhombussystems.com:8443/websocket"`
-	APIURL          string `envconfig:"RHOMBUS_API_URL" default:"https://api2.rhombussystems.com"`
+	WSURL           string `envconfig:"RHOMBUS_WS_URL" default:"wss://ws.rhombussystems.com:8443/websocket" secret:"userinfo"`
+	APIURL          string `envconfig:"RHOMBUS_API_URL" default:"https://api2.rhombussystems.com" secret:"userinfo"`
 	Heartbeat       string `envconfig:"RHOMBUS_HEARTBEAT" default:"10s"`
 	Entities        string `envconfig:"RHOMBUS_ENTITIES" desc:"comma list of entity types to forward; empty: all"`
 	RESTRate        string `envconfig:"RHOMBUS_REST_RATE" default:"5" desc:"client-side REST budget, requests per second"`
@@ -26,7 +28,7 @@ type raw struct {
 	BackfillOverlap string `envconfig:"BRIDGE_BACKFILL_OVERLAP" default:"30s" desc:"backfill starts this long before the watermark"`
 	BackfillMaxAge  string `envconfig:"BRIDGE_BACKFILL_MAX_AGE" default:"24h" desc:"backfill never reaches further back"`
 
-	NATSURL             string `envconfig:"NATS_URL" desc:"empty: embedded JetStream server"`
+	NATSURL             string `envconfig:"NATS_URL" desc:"empty: embedded JetStream server" secret:"userinfo"`
 	NATSEmbeddedListen  string `envconfig:"NATS_EMBEDDED_LISTEN" default:"127.0.0.1:4222"`
 	NATSCreds           string `envconfig:"NATS_CREDS"`
 	NATSStream          string `envconfig:"NATS_STREAM" default:"RHOMBUS"`
@@ -46,6 +48,7 @@ type raw struct {
 	KafkaPartitions  string `envconfig:"KAFKA_PARTITIONS" default:"6"`
 	KafkaReplication string `envconfig:"KAFKA_REPLICATION" default:"3"`
 	KafkaLeaseTopic  string `envconfig:"KAFKA_LEASE_TOPIC" default:"rhombus-bridge.lease"`
+	KafkaStateTopic  string `envconfig:"KAFKA_STATE_TOPIC" default:"rhombus-bridge.state" desc:"compacted topic of the shared watermark (Kafka-only HA)"`
 
 	WebhookAddr        string `envconfig:"WEBHOOK_ADDR" default:":8080"`
 	WebhookPath        string `envconfig:"WEBHOOK_PATH" default:"/webhooks/rhombus"`

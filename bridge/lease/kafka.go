@@ -19,8 +19,8 @@ type KafkaConfig struct {
 	GroupID string   // coordination group, e.g. "rhombus-bridge-lease"
 	Topic   string   // coordination topic: the owner of its partition 0 leads
 	TLS     *tls.Config
-	// SASL is not supported yet: heartbeats go on a raw connection to the coordinator
-	// (see heartbeat); NewKafka refuses a mechanism.
+	// SASL, when set, authenticates every connection: kafka-go's transport for the group
+	// requests, and authenticate for the heartbeat connection to the coordinator.
 	SASL sasl.Mechanism
 	Dial func(ctx context.Context, network, address string) (net.Conn, error) // nil: net.Dialer
 	// Heartbeat is how often every member heart-beats, which bounds how late a member
@@ -56,9 +56,6 @@ const (
 func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 	if len(cfg.Brokers) == 0 || cfg.GroupID == "" || cfg.Topic == "" {
 		return nil, errors.New("lease: kafka: brokers, group id and topic are required")
-	}
-	if cfg.SASL != nil {
-		return nil, errors.New("lease: kafka: SASL is not supported by the Kafka lease yet (use BRIDGE_LEASE=nats)")
 	}
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext

@@ -159,19 +159,26 @@ func (k *Kafka) dialCoordinator(ctx context.Context) (net.Conn, error) {
 	}
 	addr := net.JoinHostPort(res.Coordinator.Host, strconv.Itoa(int(res.Coordinator.Port)))
 	c, err := k.cfg.Dial(ctx, "tcp", addr)
-	if err != nil || k.cfg.TLS == nil {
-		return c, err
+	if err != nil {
+		return nil, err
 	}
-	tc := k.cfg.TLS.Clone()
-	if tc.ServerName == "" {
-		tc.ServerName = res.Coordinator.Host
+	if k.cfg.TLS != nil {
+		tc := k.cfg.TLS.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = res.Coordinator.Host
+		}
+		t := tls.Client(c, tc)
+		if err := t.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("tls to coordinator %s: %w", addr, err)
+		}
+		c = t
 	}
-	t := tls.Client(c, tc)
-	if err := t.HandshakeContext(ctx); err != nil {
+	if err := k.authenticate(ctx, c, res.Coordinator.Host, int(res.Coordinator.Port)); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("tls to coordinator %s: %w", addr, err)
+		return nil, fmt.Errorf("coordinator %s: %w", addr, err)
 	}
-	return t, nil
+	return c, nil
 }
 
 func (k *Kafka) dropConn() {

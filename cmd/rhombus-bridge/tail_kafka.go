@@ -10,6 +10,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
 // tailKafka reads every partition of KAFKA_TOPIC (no consumer group: tail commits
@@ -18,7 +19,11 @@ func tailKafka(ctx context.Context, cfg config.Config, o tailOptions, fn func(st
 	if len(cfg.Kafka.Brokers) == 0 {
 		return errors.New("tail --kafka: KAFKA_BROKERS is not set")
 	}
-	conn, err := kafkago.DialContext(ctx, "tcp", cfg.Kafka.Brokers[0])
+	d, err := kafkaDialer(cfg.Kafka)
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	conn, err := d.DialContext(ctx, "tcp", cfg.Kafka.Brokers[0])
 	if err != nil {
 		return fmt.Errorf("tail: %w", err)
 	}
@@ -32,7 +37,7 @@ func tailKafka(ctx context.Context, cfg config.Config, o tailOptions, fn func(st
 	errc := make(chan error, len(parts))
 	for _, p := range parts {
 		wg.Go(func() {
-			errc <- tailPartition(ctx, cfg, o, p.ID, func(topic string, b []byte) error {
+			errc <- tailPartition(ctx, cfg, d, o, p.ID, func(topic string, b []byte) error {
 				mu.Lock()
 				defer mu.Unlock()
 				return fn(topic, b)
@@ -49,9 +54,17 @@ func tailKafka(ctx context.Context, cfg config.Config, o tailOptions, fn func(st
 	return nil
 }
 
-func tailPartition(ctx context.Context, cfg config.Config, o tailOptions, p int, fn func(string, []byte) error) error {
+// kafkaDialer dials with the sink's TLS and SASL settings (KAFKA_TLS, KAFKA_SASL_MECHANISM...).
+func kafkaDialer(k config.Kafka) (*kafkago.Dialer, error) {
+	kc := kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
+		SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password}
+	return kc.Dialer()
+}
+
+func tailPartition(ctx context.Context, cfg config.Config, d *kafkago.Dialer, o tailOptions, p int,
+	fn func(string, []byte) error) error {
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partition: p,
-		MaxWait: 500 * time.Millisecond})
+		Dialer: d, MaxWait: 500 * time.Millisecond})
 	defer r.Close()
 	var err error
 	if o.since > 0 {

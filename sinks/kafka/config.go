@@ -134,8 +134,31 @@ func (c *Config) transport() (*kafkago.Transport, error) {
 	return t, nil
 }
 
+// Transport returns a kafka-go transport with c's TLS, SASL and timeouts (defaults applied),
+// for the bridge's other Kafka clients (the state topic). Its metadata requests cover
+// c.Topic only, so set Topic to the topic the client uses.
+func (c *Config) Transport() (*kafkago.Transport, error) {
+	cc := *c
+	cc.defaults()
+	return cc.transport()
+}
+
+// Dialer returns a kafka-go dialer with c's TLS, SASL and dial timeout (defaults applied),
+// for clients that dial brokers themselves (readers: the tail command).
+func (c *Config) Dialer() (*kafkago.Dialer, error) {
+	cc := *c
+	cc.defaults()
+	tc, m, err := cc.Security()
+	if err != nil {
+		return nil, err
+	}
+	return &kafkago.Dialer{Timeout: cc.DialTimeout, DualStack: true, ClientID: "rhombus-bridge",
+		TLS: tc, SASLMechanism: m}, nil
+}
+
 // Security returns the TLS configuration (nil without KAFKA_TLS) and SASL mechanism (nil
-// without one) of c, for the bridge's other Kafka clients (the Kafka lease).
+// without one) of c, for the bridge's other Kafka clients (the Kafka lease, which dials
+// the group coordinator itself).
 func (c *Config) Security() (*tls.Config, sasl.Mechanism, error) {
 	var tc *tls.Config
 	if c.TLS {
