@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
@@ -49,6 +51,10 @@ func (a *App) startNATS(ctx context.Context) error {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
+		var ue *neturl.Error // a malformed URL: its text quotes the URL, password and all
+		if errors.As(err, &ue) {
+			ue.URL = config.RedactURL(ue.URL)
+		}
 		return fmt.Errorf("connect to NATS: %w", err)
 	}
 	a.nc = nc
@@ -81,7 +87,7 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for !nc.IsConnected() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("NATS at %s not reachable within 30s", nc.Opts.Url)
+			return fmt.Errorf("NATS at %s not reachable within 30s", config.RedactURL(nc.Opts.Url))
 		}
 		select {
 		case <-ctx.Done():

@@ -22,8 +22,11 @@ func (c Config) String() string {
 		case "BRIDGE_LEASE":
 			val = c.Bridge.Lease
 		}
-		if f.Tag.Get("secret") == "true" {
+		switch f.Tag.Get("secret") {
+		case "true":
 			val = Mask(val)
+		case "userinfo":
+			val = RedactURL(val)
 		}
 		fmt.Fprintf(&b, "%s=%s\n", f.Tag.Get("envconfig"), val)
 	}
@@ -40,4 +43,31 @@ func Mask(s string) string {
 		return fmt.Sprintf("****** (%d values)", n)
 	}
 	return "******"
+}
+
+// RedactURL hides the user-info (user:password@, or a token@) of a URL, or of each URL of
+// a comma list, for logs, errors and `check`: nats://u:p@host:4222 → nats://***@host:4222.
+// The user-info ends at the last @ of the URL, so a password with an unescaped @ or / is
+// still hidden (a URL with @ only in its path loses its host too: safe, if less helpful).
+func RedactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = redactOne(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactOne(u string) string {
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	at := strings.LastIndex(u, "@")
+	if at < start {
+		return u
+	}
+	return u[:start] + "***" + u[at:]
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -20,6 +22,14 @@ import (
 )
 
 const demoKey = "demo-api-key"
+
+// demo is one `rhombus-bridge demo` run: the simulator and the configuration the bridge got.
+type demo struct {
+	cfg    config.Config
+	sim    *sim.Server
+	names  map[string]string // camera uuid → name, from the simulator
+	wanted string            // NATS_EMBEDDED_LISTEN as set, before any free port is picked
+}
 
 // runDemo runs the simulator, the bridge and a live feed in one process: no account, no
 // setting. The feed reads the stream back, so it shows what consumers get.
@@ -43,9 +53,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	demoConfig(&cfg, s, dir)
-	names := map[string]string{}
+	d := &demo{cfg: cfg, sim: s, names: map[string]string{}, wanted: cfg.NATS.EmbeddedListen}
 	for _, c := range s.Cameras() {
-		names[c.UUID] = c.Name
+		d.names[c.UUID] = c.Name
 	}
 	ready := make(chan app.Info, 1)
 	a, err := app.New(cfg, app.Options{Version: version, Logger: log, PickFreeNATSPort: true,
@@ -53,7 +63,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return runDemoParts(ctx, a, s, ready, names, stdout)
+	return d.run(ctx, a, ready, stdout)
 }
 
 // demoConfig points the bridge at the simulator and keeps the demo off the default ports.
@@ -68,7 +78,7 @@ func demoConfig(cfg *config.Config, s *sim.Server, dir string) {
 	cfg.Webhook.Secrets = nil
 }
 
-func runDemoParts(ctx context.Context, a *app.App, s *sim.Server, ready <-chan app.Info, names map[string]string, out io.Writer) error {
+func (d *demo) run(ctx context.Context, a *app.App, ready <-chan app.Info, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -81,15 +91,13 @@ func runDemoParts(ctx context.Context, a *app.App, s *sim.Server, ready <-chan a
 		wg.Wait()
 		return appErr
 	}
-	fmt.Fprintf(out, "rhombus-bridge demo: simulator %s, org %s\n", s.URL(), info.OrgUUID)
-	fmt.Fprintf(out, "  stream RHOMBUS on %s — another consumer: nats sub 'rhombus.>' --server %s\n", info.NATSURL, info.NATSURL)
-	fmt.Fprintf(out, "  status: curl http://%s/status   metrics: http://%s/metrics   Ctrl-C to stop\n\n", info.OpsAddr, info.OpsAddr)
+	d.header(out, info)
 	wg.Go(func() {
-		if _, err := s.RunGenerator(ctx, sim.GenConfig{Rate: 2}); err != nil && ctx.Err() == nil {
+		if _, err := d.sim.RunGenerator(ctx, sim.GenConfig{Rate: 2}); err != nil && ctx.Err() == nil {
 			slog.Warn("generator", "error", err)
 		}
 	})
-	err := showFeed(ctx, info.NATSURL, names, out)
+	err := d.showFeed(ctx, info.NATSURL, out)
 	cancel()
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -99,9 +107,30 @@ func runDemoParts(ctx context.Context, a *app.App, s *sim.Server, ready <-chan a
 	return appErr
 }
 
+// header says where everything is, and where NATS went when NATS_EMBEDDED_LISTEN was taken.
+func (d *demo) header(out io.Writer, info app.Info) {
+	n := d.cfg.NATS
+	fmt.Fprintf(out, "rhombus-bridge demo: simulator %s, org %s\n", d.sim.URL(), info.OrgUUID)
+	if _, want, err := net.SplitHostPort(d.wanted); err == nil && want != "0" && want != urlPort(info.NATSURL) {
+		fmt.Fprintf(out, "  note: NATS_EMBEDDED_LISTEN=%s is taken (another NATS?), so the demo's NATS listens on %s\n",
+			d.wanted, info.NATSURL)
+	}
+	fmt.Fprintf(out, "  stream %s on %s — another consumer: nats sub '%s.>' --server %s\n",
+		n.Stream, info.NATSURL, n.SubjectPrefix, info.NATSURL)
+	fmt.Fprintf(out, "  status: curl http://%s/status   metrics: http://%s/metrics   Ctrl-C to stop\n\n", info.OpsAddr, info.OpsAddr)
+}
+
+func urlPort(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Port()
+}
+
 // showFeed prints every message landing in the stream until ctx ends.
-func showFeed(ctx context.Context, url string, names map[string]string, out io.Writer) error {
-	nc, err := nats.Connect(url)
+func (d *demo) showFeed(ctx context.Context, natsURL string, out io.Writer) error {
+	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
@@ -110,8 +139,8 @@ func showFeed(ctx context.Context, url string, names map[string]string, out io.W
 	if err != nil {
 		return err
 	}
-	lookup := func(uuid string) string { return names[uuid] }
-	return feed.Follow(ctx, js, feed.Options{Stream: "RHOMBUS"}, func(subject string, body []byte) error {
+	lookup := func(uuid string) string { return d.names[uuid] }
+	return feed.Follow(ctx, js, feed.Options{Stream: d.cfg.NATS.Stream}, func(subject string, body []byte) error {
 		_, err := fmt.Fprintln(out, feed.Line(subject, body, lookup))
 		return err
 	})

@@ -83,7 +83,7 @@ func tailNATS(ctx context.Context, cfg config.Config, o tailOptions, fn func(str
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("tail: connect %s: %w", url, err)
+		return fmt.Errorf("tail: connect %s: %w", config.RedactURL(url), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

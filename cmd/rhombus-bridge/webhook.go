@@ -36,7 +36,7 @@ func runWebhook(ctx context.Context, args []string, stdout io.Writer) error {
 	case "status":
 		st, err := c.WebhookStatus(ctx)
 		if err != nil {
-			return fmt.Errorf("webhook status: %w", err)
+			return fmt.Errorf("webhook status: %w", authHint(err))
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -58,8 +58,17 @@ func registerWebhook(ctx context.Context, c *rhombus.Client, args []string, stdo
 	}
 	secret, err := c.RegisterWebhook(ctx, *url, *diagnostic)
 	if err != nil {
-		return fmt.Errorf("webhook register: %w", err)
+		return fmt.Errorf("webhook register: %w", authHint(err))
 	}
 	_, err = fmt.Fprintf(stdout, "webhook registered for %s\nsecret (shown once; add it to WEBHOOK_SECRET): %s\n", *url, secret)
+	return err
+}
+
+// authHint says what to check when Rhombus refuses the credentials.
+func authHint(err error) error {
+	var he *rhombus.HTTPError
+	if errors.As(err, &he) && (he.Status == 401 || he.Status == 403) {
+		return fmt.Errorf("%w (Rhombus refused the credentials: check RHOMBUS_API_KEY and RHOMBUS_AUTH_SCHEME)", err)
+	}
 	return err
 }
