@@ -123,6 +123,9 @@ func (a *App) closeAll() {
 			a.log.Warn("sink close", "sink", s.Name(), "error", err)
 		}
 	}
+	if c, ok := a.store.(interface{ Close() }); ok {
+		c.Close() // the Kafka watermark store's connections
+	}
 	if a.spool != nil {
 		if err := a.spool.Close(); err != nil {
 			a.log.Warn("spool close", "error", err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"regexp"
@@ -158,7 +159,11 @@ func crossCheck(c *Config, r raw, p *problems) {
 	}
 	if c.NATS.URL != "" {
 		if _, err := url.Parse(c.NATS.URL); err != nil {
-			p.add("NATS_URL", "not a URL: %v", err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // the url.Error would quote the URL, password and all
+			}
+			p.add("NATS_URL", "%q is not a URL: %v", RedactURL(c.NATS.URL), err)
 		}
 	}
 }
@@ -264,7 +269,7 @@ func addr(p *problems, name, v string) string {
 func urlOf(p *problems, name, v string, schemes ...string) string {
 	u, err := url.Parse(strings.TrimSpace(v))
 	if err != nil || u.Host == "" {
-		p.add(name, "%q is not an absolute URL", v)
+		p.add(name, "%q is not an absolute URL", RedactURL(v))
 		return v
 	}
 	for _, s := range schemes {

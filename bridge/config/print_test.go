@@ -47,3 +47,26 @@ func TestStringRedactsURLPasswords(t *testing.T) {
 		}
 	}
 }
+
+// A malformed URL's problem names it without its password.
+func TestProblemsRedactURLPasswords(t *testing.T) {
+	setenv(t, map[string]string{
+		"RHOMBUS_API_KEY": "k",
+		"NATS_URL":        "nats://bridge:hunter%zz2@127.0.0.1:4222",
+		"RHOMBUS_WS_URL":  "wss://wsuser:wspass@",
+	})
+	_, err := Load(ModeRun)
+	if err == nil {
+		t.Fatal("malformed URLs accepted")
+	}
+	for _, leak := range []string{"hunter", "wspass"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("problems show %q: %v", leak, err)
+		}
+	}
+	for _, want := range []string{"NATS_URL", "RHOMBUS_WS_URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems do not name %s: %v", want, err)
+		}
+	}
+}
