@@ -33,7 +33,7 @@ func slack() time.Duration {
 }
 
 // cluster is one scenario's world: JetStream, the simulator, optionally kfake, and
-// three bridge processes, each behind its own proxy to NATS.
+// three bridge processes, each behind its own proxy to NATS (and to kfake).
 type cluster struct {
 	t      testing.TB
 	lease  string // "nats" or "kafka"
@@ -97,7 +97,8 @@ func (c *cluster) newReplica(i int, dir string) *replica {
 		"LOG_FORMAT": "json", "LOG_LEVEL": "info",
 	}
 	if c.kafka != nil {
-		vars["KAFKA_BROKERS"] = strings.Join(c.kafka.ListenAddrs(), ",")
+		r.kproxy = startKafkaProxy(c.t, c.kafka.ListenAddrs()[0]) // one broker
+		vars["KAFKA_BROKERS"] = r.kproxy.addr()
 		vars["KAFKA_LEASE_TOPIC"] = leaseTopic
 	}
 	r.env = replicaEnv(vars)

@@ -20,7 +20,11 @@ func TestKill9(t *testing.T) {
 // message. The freeze comes right after a burst of 300 alerts, so that it catches events
 // in flight; later the thawed replica leads again and must hand over at once on SIGTERM.
 func TestFreeze(t *testing.T) {
-	c := newCluster(t, "nats")
+	testFreeze(t, "nats")
+}
+
+func testFreeze(t *testing.T, lease string) {
+	c := newCluster(t, lease)
 	c.generate()
 	c.soak(3 * time.Second)
 	old := c.leader(10 * time.Second)
@@ -79,12 +83,22 @@ func handBackAfterThaw(t *testing.T, c *cluster, old, cur *replica) {
 	c.soak(time.Second)
 }
 
-// TestNATSCut: the leader's connection to NATS is severed (its proxy closes every
-// connection and refuses new ones). It cannot renew, so it steps down (ends its
-// subscription) before the TTL runs out, and a standby takes over. Once the proxy heals,
-// nothing it buffered under the old revision lands after its successor's first message.
+// TestNATSCut: the leader's connection to NATS is cut, in two ways: severed (its proxy
+// closes every connection and refuses new ones: the client sees the drop at once) and
+// blackholed (the connections stay up but nothing arrives either way: only the lease's
+// own timeouts notice). It cannot renew, so it steps down (ends its subscription) before
+// the TTL runs out, and a standby takes over. Once the proxy heals, nothing it buffered
+// under the old revision lands after its successor's first message.
 func TestNATSCut(t *testing.T) {
-	c := newCluster(t, "nats")
+	for _, mode := range []cutMode{severMode, blackholeMode} {
+		t.Run(mode.String(), func(t *testing.T) { testCut(t, "nats", mode) })
+	}
+}
+
+// testCut cuts the leader off from its lease store (NATS, or kfake for
+// BRIDGE_LEASE=kafka) in mode, for 3 × TTL, then heals.
+func testCut(t *testing.T, lease string, mode cutMode) {
+	c := newCluster(t, lease)
 	c.generate()
 	c.soak(3 * time.Second)
 	old := c.leader(10 * time.Second)
@@ -93,10 +107,14 @@ func TestNATSCut(t *testing.T) {
 	if len(active) != 1 {
 		t.Fatalf("want one active subscription before the cut, got %d", len(active))
 	}
+	px, store := old.proxy, "NATS"
+	if lease == "kafka" {
+		px, store = old.kproxy, "kfake"
+	}
 	at := time.Now()
-	old.proxy.sever()
+	px.cut(mode)
 	stepDown := c.subscriptionEnd(active[0], ttl+slack()).Sub(at)
-	t.Logf("cut from NATS, %s ended its subscription after %v", old.id, stepDown.Round(time.Millisecond))
+	t.Logf("cut from %s (%v), %s ended its subscription after %v", store, mode, old.id, stepDown.Round(time.Millisecond))
 	if stepDown >= ttl {
 		t.Errorf("the cut-off leader held its subscription %v, not less than the TTL %v", stepDown, ttl)
 	}
@@ -104,16 +122,22 @@ func TestNATSCut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no standby took over: %v", err)
 	}
-	t.Logf("cut from NATS: new SUBSCRIBE after %v", sub.Sub(at).Round(time.Millisecond))
+	t.Logf("cut from %s (%v): new SUBSCRIBE after %v", store, mode, sub.Sub(at).Round(time.Millisecond))
 	cur, err := c.findLeader(10*time.Second, old)
 	if err != nil {
 		t.Fatal(err)
 	}
 	curRev := mustStatus(t, cur).Lease.Revision
+	if curRev <= oldRev {
+		t.Errorf("successor's lease revision %d not above the cut-off leader's %d", curRev, oldRev)
+	}
 	time.Sleep(time.Until(at.Add(3 * ttl)))
-	old.proxy.heal()
+	px.heal()
 	old.waitStatus(10*time.Second, "a standby after the heal", func(s status) bool { return !s.Leader && !s.Lease.Leader })
 	c.soak(3 * time.Second)
+	if l := c.leader(10 * time.Second); l != cur {
+		t.Errorf("leader changed from %s to %s after the heal", cur.id, l.id)
+	}
 	c.finish()
 	c.stream.checkFence(t, oldRev, curRev)
 }
@@ -133,6 +157,22 @@ func TestKafkaLeaseKill9(t *testing.T) {
 
 func TestKafkaLeaseRollingRestart(t *testing.T) {
 	testRolling(t, "kafka")
+}
+
+// TestKafkaLeaseFreeze is TestFreeze with BRIDGE_LEASE=kafka: the frozen leader's group
+// session expires, a standby's generation takes partition 0; thawed, the old leader
+// publishes nothing under its old generation after the successor's first message.
+func TestKafkaLeaseFreeze(t *testing.T) {
+	testFreeze(t, "kafka")
+}
+
+// TestKafkaLeaseCut is TestNATSCut with BRIDGE_LEASE=kafka: the leader's connections to
+// kfake (bootstrap, partition leader and group coordinator: its proxy rewrites the
+// advertised addresses) are severed or blackholed; its NATS connection stays up.
+func TestKafkaLeaseCut(t *testing.T) {
+	for _, mode := range []cutMode{severMode, blackholeMode} {
+		t.Run(mode.String(), func(t *testing.T) { testCut(t, "kafka", mode) })
+	}
 }
 
 func testKill9(t *testing.T, lease string) {

@@ -27,6 +27,7 @@ type replica struct {
 	env     []string
 	logPath string
 	proxy   *proxy // between this replica and NATS
+	kproxy  *proxy // between this replica and kfake (BRIDGE_LEASE=kafka only)
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd

@@ -4,6 +4,9 @@
 // (internal/natstest), faults are injected with the simulator's switches and by stopping
 // and restarting JetStream, and the stream is read back to check that every policy alert
 // created during a run, and every event accepted from the socket, is stored exactly once.
+// TestProcessCrashBackfills alone runs the built binary (cmd/rhombus-bridge, built once on
+// demand; NOGAPS_BRIDGE_BIN to use another, NOGAPS_RACE=1 to build it with -race), to kill
+// it with SIGKILL.
 //
 // The package has no non-test code. Run the measurements with
 //
