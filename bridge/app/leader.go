@@ -106,9 +106,10 @@ func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 
 // feedHandler takes the Rhombus change feed into the pipeline.
 type feedHandler struct {
-	a   *App
-	rec *pipeline.Recovery
-	rev uint64
+	a        *App
+	rec      *pipeline.Recovery
+	rev      uint64
+	lastWarn int64 // Unix ns of the last invalid-message warning (Message runs on one goroutine)
 }
 
 func (h *feedHandler) Subscribed(_ context.Context, _ rhombus.SubscribeInfo) {
@@ -122,7 +123,11 @@ func (h *feedHandler) Message(body []byte, at time.Time) {
 	ev, err := event.ParseChange(h.a.org, body, event.ViaWebSocket)
 	if err != nil {
 		ev = event.Invalid(h.a.org, body, err, event.ViaWebSocket)
-		h.a.log.Warn("invalid message from Rhombus; published to the invalid subject", "error", err, "bytes", len(body))
+		if now := at.UnixNano(); now-h.lastWarn >= int64(time.Second) { // a flood of bad input is counted, not logged
+			h.lastWarn = now
+			h.a.log.Warn("invalid message from Rhombus; published to the invalid subject (logged at most once a second)",
+				"error", err, "bytes", len(body))
+		}
 	}
 	ev.Received, ev.Fence = at, h.rev
 	h.a.pipe.Offer(ev)

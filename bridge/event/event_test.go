@@ -251,3 +251,16 @@ func TestNegativeOrOddDurationsStaySchemaValid(t *testing.T) {
 		}
 	}
 }
+
+// raw is the payload exactly as sent, surrounding whitespace included, and the CloudEvent
+// stays valid JSON (parse validates it against the schema).
+func TestRawKeptExactlyAsSent(t *testing.T) {
+	raw := " \r\n{\"entity\":\"DEVICE_CONFIG\",\"entityUuid\":\"CAM1\",\"type\":\"UPDATE\",\"timestampMs\":5}\n\t"
+	ev := parse(t, []byte(raw))
+	if !strings.Contains(string(ev.Body), `"raw":`+raw) { // (a JSON decoder drops the spaces again)
+		t.Fatalf("body does not carry raw verbatim: %s", ev.Body)
+	}
+	if _, err := event.ParseChange(org, []byte("\f{\"entity\":\"X\"}"), event.ViaWebSocket); err == nil {
+		t.Fatal("a form feed is not JSON whitespace: the payload is not a JSON object")
+	}
+}

@@ -39,7 +39,7 @@ type alertFields struct {
 // object or names no entity returns an error wrapping ErrInvalid; pass it to Invalid so it
 // still reaches the invalid subject.
 func ParseChange(org string, raw []byte, via Via) (Event, error) {
-	trimmed := bytes.TrimSpace(raw)
+	trimmed := bytes.Trim(raw, jsonSpace)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Event{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
 	}
@@ -51,7 +51,7 @@ func ParseChange(org string, raw []byte, via Via) (Event, error) {
 		Entity:     strings.TrimSpace(string(c.Entity)),
 		EntityUUID: string(c.EntityUUID),
 		Type:       string(c.Type),
-		Raw:        json.RawMessage(trimmed),
+		Raw:        json.RawMessage(raw), // exactly as sent: only JSON whitespace surrounds the object
 	}
 	if d.Entity == "" {
 		return Event{}, fmt.Errorf("%w: no entity", ErrInvalid)
@@ -102,6 +102,10 @@ func (f *strictFields) lenient() alertFields {
 	}
 	return a
 }
+
+// jsonSpace is the whitespace JSON allows around a value (bytes.TrimSpace trims more,
+// which would leave a raw copy that is not JSON).
+const jsonSpace = " \t\r\n"
 
 // decodeChange decodes strictly when the payload has the documented types, else
 // leniently.

@@ -91,11 +91,11 @@ type mapped struct {
 // errBadBody) means 400; a mapped.invalid means "acknowledge and publish to the invalid
 // subject".
 func mapBody(raw []byte) (mapped, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
+	trimmed := bytes.Trim(raw, " \t\r\n") // JSON's whitespace; raw itself is kept as sent
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return mapped{}, fmt.Errorf("%w: not a JSON object", errBadBody)
 	}
-	b, err := decodeBody(raw)
+	b, err := decodeBody(trimmed)
 	if err != nil {
 		return mapped{}, fmt.Errorf("%w: %w", errBadBody, err)
 	}
