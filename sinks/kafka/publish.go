@@ -46,6 +46,9 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 		select {
 		case <-a.done:
 		case <-ctx.Done():
+			if last != nil { // keep the cause of the earlier failure: the deadline alone says nothing
+				return fmt.Errorf("kafka: publish %s: %w (write continues in the background; last attempt: %w)", ev.ID, ctx.Err(), last)
+			}
 			return fmt.Errorf("kafka: publish %s: %w (write continues in the background)", ev.ID, ctx.Err())
 		}
 		if a.err == nil {
