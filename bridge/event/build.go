@@ -3,6 +3,7 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -34,18 +35,37 @@ func Build(org string, via Via, d v1.ChangeData) (Event, error) {
 	return ev, nil
 }
 
-// Data returns the normalised data the event was built from.
+// Data returns the normalised data the event was built from. An event that came back
+// without it (read from the spool, which keeps the encoded body) has it decoded from its
+// body; an invalid event, or one whose body is not a change CloudEvent, has none.
 func (e *Event) Data() v1.ChangeData {
-	if e.data == nil {
+	if !e.loadData() {
 		return v1.ChangeData{}
 	}
 	return *e.data
 }
 
+// loadData makes sure e.data is set, decoding the body when needed; false when there is
+// no change data to have.
+func (e *Event) loadData() bool {
+	if e.data != nil {
+		return true
+	}
+	if e.Invalid || len(e.Body) == 0 || e.Entity == EntityGap {
+		return false
+	}
+	var ce v1.Event
+	if err := json.Unmarshal(e.Body, &ce); err != nil || ce.ID != e.ID {
+		return false
+	}
+	e.data = &ce.Data
+	return true
+}
+
 // WithDeviceName returns a copy of the event whose data carries the device's name,
 // re-encoded. The id does not change.
 func (e Event) WithDeviceName(name string) Event {
-	if e.Invalid || name == "" || e.data == nil {
+	if e.Invalid || name == "" || !e.loadData() {
 		return e
 	}
 	d := *e.data

@@ -264,3 +264,24 @@ func TestRawKeptExactlyAsSent(t *testing.T) {
 		t.Fatal("a form feed is not JSON whitespace: the payload is not a JSON object")
 	}
 }
+
+// An event that comes back from the spool carries its encoded body but not its parsed
+// data: enrichment must still add the device name, and raw must survive.
+func TestEnrichAfterSpoolRoundTrip(t *testing.T) {
+	raw := fixtures(t)["websocket_flat_policy_alert"]
+	orig := parse(t, raw)
+	back := event.Event{ID: orig.ID, Org: orig.Org, Entity: orig.Entity, Change: orig.Change,
+		EntityUUID: orig.EntityUUID, DeviceUUID: orig.DeviceUUID, Via: orig.Via,
+		TimestampMs: orig.TimestampMs, Body: orig.Body} // what the spool keeps
+	named := back.WithDeviceName("Front door")
+	ce := decode(t, named)
+	if ce.Data.DeviceName != "Front door" || string(ce.Data.Raw) != string(raw) || ce.ID != orig.ID {
+		t.Fatalf("after the spool: name %q, raw kept %v, id %s", ce.Data.DeviceName, string(ce.Data.Raw) == string(raw), ce.ID)
+	}
+	if err := validate.Event(named.Body); err != nil {
+		t.Fatal(err)
+	}
+	if d := back.Data(); string(d.Raw) != string(raw) || d.TimestampMs != orig.TimestampMs {
+		t.Fatalf("Data() after the spool: %+v", d)
+	}
+}

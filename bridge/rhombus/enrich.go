@@ -46,7 +46,7 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 	if ev.Invalid {
 		return ev
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.wait)
+	ctx, cancel := context.WithTimeout(WithoutQueueing(ctx), e.wait)
 	defer cancel()
 	if ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "" {
 		if e.budget.Allow() {
@@ -72,6 +72,9 @@ func (e *Enricher) complete(ctx context.Context, ev event.Event) event.Event {
 		return ev
 	}
 	d := ev.Data()
+	if len(d.Raw) == 0 {
+		return ev // never trade the payload as received for the details
+	}
 	full := a.changeData()
 	full.Raw = d.Raw
 	if full.DeviceUUID == "" {

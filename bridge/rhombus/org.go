@@ -63,24 +63,36 @@ type cameraCache struct {
 	names      map[string]string // replaced, never modified
 	fetched    time.Time         // last successful refresh
 	refreshing chan struct{}     // closed when the running refresh ends
+	firstUntil time.Time         // events wait for the very first names until then, at most
 }
+
+// firstNamesWait bounds how long events wait, in all, for the first camera names: a slow
+// or refused first fetch (a 429 storm at start-up) must not hold the live feed.
+const firstNamesWait = 500 * time.Millisecond
 
 // DeviceName returns the name of the camera uuid from a cache refreshed every CameraTTL
 // with getMinimalCameraStateList. One refresh runs at a time, in the background, bounded;
-// callers answer from the old names meanwhile, and wait (up to ctx) only while there are
-// none yet. A failed refresh keeps the old names and is retried after 30 s at most.
+// callers answer from the old names meanwhile, and wait (up to ctx, and no later than
+// firstNamesWait after the first fetch began) only while there are none yet. A failed refresh keeps the old names and is retried after 30 s at most.
 func (c *Client) DeviceName(ctx context.Context, uuid string) (string, bool) {
 	cc := &c.cams
 	cc.mu.Lock()
 	if time.Since(cc.fetched) >= cc.ttl && cc.refreshing == nil {
+		if cc.firstUntil.IsZero() {
+			cc.firstUntil = time.Now().Add(firstNamesWait)
+		}
 		cc.refreshing = make(chan struct{})
 		go c.refreshCameras(cc.refreshing)
 	}
-	names, wait := cc.names, cc.refreshing
+	names, wait, first := cc.names, cc.refreshing, cc.firstUntil
 	cc.mu.Unlock()
-	if names == nil && wait != nil {
+	if names == nil && wait != nil && time.Until(first) > 0 {
+		t := time.NewTimer(time.Until(first))
+		defer t.Stop()
 		select {
 		case <-wait:
+		case <-t.C: // the first names are slow to come: publish without them
+			return "", false
 		case <-ctx.Done():
 			return "", false
 		}

@@ -153,6 +153,10 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 		if retryIn == 0 {
 			retryIn = b.Next()
 		}
+		if pastDeadline(ctx, retryIn) {
+			return fmt.Errorf("rhombus %s (attempt %d): %w; a retry in %s: %w", path, attempt, err,
+				retryIn.Round(time.Millisecond), ErrPastDeadline)
+		}
 		c.log.Warn("rhombus call failed; retrying", "path", path, "attempt", attempt, "error", err.Error(),
 			"retry_in", retryIn.String())
 		if err := backoff.Sleep(ctx, retryIn); err != nil {
@@ -161,20 +165,80 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	}
 }
 
-// wait blocks until any Retry-After has elapsed and the rate limiter admits a call.
+// ErrPastDeadline is wrapped when a call cannot be made before the caller's deadline
+// (a Retry-After in force, or a retry delay, outlasts it): the caller learns at once
+// instead of sleeping until its deadline (enrichment never holds an event for nothing).
+// It wraps context.DeadlineExceeded.
+var ErrPastDeadline = fmt.Errorf("cannot call before the deadline: %w", context.DeadlineExceeded)
+
+// wait blocks until any Retry-After has elapsed and the rate limiter admits a call. A
+// Retry-After that arrives while the call waits for the limiter is waited out too.
 func (c *Client) wait(ctx context.Context) error {
 	for {
-		c.mu.Lock()
-		d := time.Until(c.notBefore)
-		c.mu.Unlock()
-		if d <= 0 {
-			break
+		if d := c.heldFor(); d > 0 && ctx.Value(noQueueKey{}) != nil {
+			return fmt.Errorf("%w: Retry-After holds calls for %s", ErrPastDeadline, d.Round(time.Millisecond))
 		}
-		if err := backoff.Sleep(ctx, d); err != nil {
+		if err := sleepWithin(ctx, c.heldFor()); err != nil {
 			return err
 		}
+		if err := c.admit(ctx); err != nil {
+			return err
+		}
+		if c.heldFor() <= 0 {
+			return nil
+		}
 	}
-	return c.limiter.Wait(ctx)
+}
+
+// admit takes a token of the client-side rate limit, waiting for it; a call marked with
+// WithoutQueueing waits at most maxQueueWait and otherwise fails at once.
+func (c *Client) admit(ctx context.Context) error {
+	if ctx.Value(noQueueKey{}) == nil {
+		return c.limiter.Wait(ctx)
+	}
+	r := c.limiter.Reserve()
+	if d := r.Delay(); d > maxQueueWait {
+		r.Cancel()
+		return fmt.Errorf("%w: the REST budget is spent for %s", ErrPastDeadline, d.Round(time.Millisecond))
+	}
+	return backoff.Sleep(ctx, r.Delay())
+}
+
+// maxQueueWait is the longest a WithoutQueueing call waits for the rate limiter.
+const maxQueueWait = 250 * time.Millisecond
+
+type noQueueKey struct{}
+
+// WithoutQueueing marks ctx so that its calls never wait: not for a Retry-After in
+// force, not behind the client-side rate limit (beyond maxQueueWait). They fail at once
+// instead. Enrichment uses it, so that a 429 storm or a busy budget (a backfill paging)
+// never holds live events.
+func WithoutQueueing(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noQueueKey{}, true)
+}
+
+// heldFor is how long a Retry-After still holds every call.
+func (c *Client) heldFor() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Until(c.notBefore)
+}
+
+// sleepWithin sleeps d, or fails at once when ctx's deadline comes first.
+func sleepWithin(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	if pastDeadline(ctx, d) {
+		return fmt.Errorf("%w: Retry-After holds calls for %s", ErrPastDeadline, d.Round(time.Millisecond))
+	}
+	return backoff.Sleep(ctx, d)
+}
+
+// pastDeadline reports whether waiting d would outlast ctx's deadline.
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
 }
 
 // once makes one exchange. retryIn: -1 do not retry; 0 retry after backoff; >0 retry
