@@ -3,34 +3,20 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
-// openSinks connects every configured sink; with two, events fan out to both.
+// openSinks connects every configured sink; with two, events fan out to both. A broker
+// that is slow or not there yet at start-up (replicas starting together, a broker still
+// booting) is retried with backoff for startupRetry before the start fails.
 func (a *App) openSinks(ctx context.Context) error {
 	for _, name := range a.cfg.Bridge.Sinks {
-		var (
-			s   sinks.Sink
-			err error
-		)
-		switch name {
-		case "nats":
-			s, err = natsjs.New(ctx, natsjs.Config{Conn: a.nc, Stream: a.cfg.NATS.Stream,
-				SubjectPrefix: a.cfg.NATS.SubjectPrefix, DuplicateWindow: a.cfg.NATS.DuplicateWindow,
-				Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight,
-				AckTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
-		case "kafka":
-			k := a.cfg.Kafka
-			s, err = kafka.New(ctx, kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
-				SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password,
-				CreateTopic: k.CreateTopic, Partitions: k.Partitions, Replication: k.Replication,
-				WriteTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
-		default:
-			err = fmt.Errorf("unknown sink %q", name)
-		}
+		s, err := a.openSinkRetrying(ctx, name)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", name, err)
 		}
@@ -41,6 +27,44 @@ func (a *App) openSinks(ctx context.Context) error {
 		a.sink = sinks.Fanout(a.sinkList...)
 	}
 	return nil
+}
+
+// startupRetry bounds how long start-up keeps trying to open a sink.
+const startupRetry = 30 * time.Second
+
+func (a *App) openSinkRetrying(ctx context.Context, name string) (sinks.Sink, error) {
+	deadline := time.Now().Add(startupRetry)
+	b := backoff.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		s, err := a.openSink(ctx, name)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return s, err
+		}
+		d := b.Next()
+		a.log.Warn("sink not ready; retrying", "sink", name, "error", err, "retry_in", d.String())
+		if err := backoff.Sleep(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// openSink connects one sink (and creates or updates its stream or topic).
+func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
+	switch name {
+	case "nats":
+		return natsjs.New(ctx, natsjs.Config{Conn: a.nc, Stream: a.cfg.NATS.Stream,
+			SubjectPrefix: a.cfg.NATS.SubjectPrefix, DuplicateWindow: a.cfg.NATS.DuplicateWindow,
+			Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight,
+			AckTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
+	case "kafka":
+		k := a.cfg.Kafka
+		return kafka.New(ctx, kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
+			SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password,
+			CreateTopic: k.CreateTopic, Partitions: k.Partitions, Replication: k.Replication,
+			WriteTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
+	default:
+		return nil, fmt.Errorf("unknown sink %q", name)
+	}
 }
 
 // publishers lists the sinks as the pipeline's Members, so that with two brokers each is

@@ -92,8 +92,8 @@
 //
 // Every exported field of event.Event survives (ID, Org, Entity, Change, EntityUUID,
 // DeviceUUID, TimestampMs, Via, Invalid, Reason, Fence, Received, Body). The unexported
-// normalised data behind Event.Data does not: after a restart Data() of a replayed event is
-// empty, so such an event is published with its Body as spooled (WithDeviceName leaves it
-// unchanged: no enrichment on replay). Received is kept to the nanosecond, without its
-// monotonic clock reading.
+// normalised data behind Event.Data is not stored: Data() of an event read back decodes it
+// from the Body (the CloudEvent), so enrichment (device names, completed alerts) works on
+// every event that passes through the spool. Received is kept to the nanosecond, without
+// its monotonic clock reading.
 package spool
