@@ -1,11 +1,9 @@
 package nogaps
 
 import (
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
@@ -43,42 +41,5 @@ func TestProcessCrashBackfills(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	stopGen()
 
-	alerts := s.Alerts()
-	want := alertIDs(alerts)
-	c := newCollector(t, ns.URL())
-	if !eventually(60*time.Second, func() bool { return c.has(want) }) {
-		t.Errorf("not every alert reached the stream within 60s")
-	}
-	c.mustSync(t)
-	r := c.check(want)
-	t.Logf("stream %d messages; alerts %s; gaps %v", len(c.msgs), r, c.gapCauses())
-	if !r.ok() {
-		c.explainMissing(t, s)
-		t.Errorf("alerts not exactly once: %s", r)
-	}
-	dark := 0
-	for _, a := range alerts {
-		if a.Live == 0 && a.Created.After(killedAt) {
-			dark++
-			if cp := c.byID[event.AlertID(a.UUID)]; len(cp) > 0 && cp[0].Via != string(event.ViaBackfill) {
-				t.Errorf("alert %s created while no bridge ran came via %q", a.UUID, cp[0].Via)
-			}
-		}
-	}
-	if dark < 100 {
-		t.Errorf("only %d alerts created during the downtime: the test did not exercise the restart", dark)
-	}
-	if v := gapsBeforeSubscription(c.gaps, s.Subscriptions()); len(v) > 0 {
-		t.Errorf("backfill windows that end before the feed was live again: %v", v)
-	}
-	covered := false
-	for _, g := range c.gaps {
-		if g.Instance == "crash-1" && strings.Contains(g.Cause, "startup") && g.StartMs <= killedAt.UnixMilli() &&
-			g.EndMs >= restartAt.UnixMilli() && g.AlertsRecovered >= dark {
-			covered = true
-		}
-	}
-	if !covered {
-		t.Errorf("no startup gap record of the restarted process covers the downtime with ≥ %d alerts: %+v", dark, c.gaps)
-	}
+	checkDowntimeBackfilled(t, s, ns.URL(), "crash-1", killedAt, restartAt)
 }

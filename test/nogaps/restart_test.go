@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
 
@@ -29,13 +30,24 @@ func TestProcessRestartBackfills(t *testing.T) {
 	stoppedAt := time.Now()
 	waitFor(t, "the first bridge's subscription to end", 10*time.Second, func() bool { return s.Stats().Subscriptions == 0 })
 	time.Sleep(4 * time.Second) // the downtime: alerts only reach the REST history
+	restartAt := time.Now()
 	startBridge(t, baseConfig(t, s, ns.URL(), "restart-2"))
 	time.Sleep(2 * time.Second)
 	stopGen()
 
+	checkDowntimeBackfilled(t, s, ns.URL(), "restart-2", stoppedAt, restartAt)
+}
+
+// checkDowntimeBackfilled checks a run in which no bridge ran from downAt until instance
+// restarted at upAt: every alert exactly once, the alerts created meanwhile came through
+// backfill (and there were enough of them to mean something), no backfill window ended
+// before the feed was live again, and a startup gap record of instance covers the
+// downtime with at least those alerts.
+func checkDowntimeBackfilled(t *testing.T, s *sim.Server, natsURL, instance string, downAt, upAt time.Time) {
+	t.Helper()
 	alerts := s.Alerts()
 	want := alertIDs(alerts)
-	c := newCollector(t, ns.URL())
+	c := newCollector(t, natsURL)
 	if !eventually(60*time.Second, func() bool { return c.has(want) }) {
 		t.Errorf("not every alert reached the stream within 60s")
 	}
@@ -48,7 +60,7 @@ func TestProcessRestartBackfills(t *testing.T) {
 	}
 	dark := 0
 	for _, a := range alerts {
-		if a.Live == 0 && a.Created.After(stoppedAt) {
+		if a.Live == 0 && a.Created.After(downAt) {
 			dark++
 			if cp := c.byID[event.AlertID(a.UUID)]; len(cp) > 0 && cp[0].Via != string(event.ViaBackfill) {
 				t.Errorf("alert %s created while no bridge ran came via %q", a.UUID, cp[0].Via)
@@ -61,14 +73,11 @@ func TestProcessRestartBackfills(t *testing.T) {
 	if v := gapsBeforeSubscription(c.gaps, s.Subscriptions()); len(v) > 0 {
 		t.Errorf("backfill windows that end before the feed was live again: %v", v)
 	}
-	covered := false
 	for _, g := range c.gaps {
-		if g.Instance == "restart-2" && strings.Contains(g.Cause, "startup") &&
-			g.StartMs <= stoppedAt.UnixMilli() && g.AlertsRecovered >= dark {
-			covered = true
+		if g.Instance == instance && strings.Contains(g.Cause, "startup") && g.StartMs <= downAt.UnixMilli() &&
+			g.EndMs >= upAt.UnixMilli() && g.AlertsRecovered >= dark {
+			return
 		}
 	}
-	if !covered {
-		t.Errorf("no startup gap record of restart-2 covers the downtime with ≥ %d alerts: %+v", dark, c.gaps)
-	}
+	t.Errorf("no startup gap record of %s covers the downtime with ≥ %d alerts: %+v", instance, dark, c.gaps)
 }
