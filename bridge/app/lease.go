@@ -36,7 +36,7 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lease.New(lease.Config{InstanceID: a.cfg.Bridge.InstanceID, TTL: a.cfg.Bridge.LeaseTTL, Logger: a.log,
+	return lease.New(lease.Config{InstanceID: a.cfg.Bridge.InstanceID, TTL: a.cfg.Bridge.LeaseTTL, Logger: a.opt.Logger, // (the lease adds the instance itself)
 		Registerer: a.reg}, b)
 }
 

@@ -127,6 +127,9 @@ func (l *Lease) Run(ctx context.Context, onLeading func(leaderCtx context.Contex
 		}
 		return fmt.Errorf("lease: prepare: %w", err)
 	}
+	if d, ok := l.b.(interface{ Degraded() string }); ok && d.Degraded() != "" {
+		l.log.Warn("lease degraded", "reason", d.Degraded())
+	}
 	retry := l.cfg.TTL / 10
 	for ctx.Err() == nil {
 		t, err := l.b.Acquire(ctx)

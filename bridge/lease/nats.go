@@ -30,6 +30,8 @@ type NATS struct {
 
 	mu     sync.Mutex
 	holder string
+
+	noMarkers bool // the server is too old for limit markers (see Prepare)
 }
 
 // NewNATS returns the KV backend over js.
@@ -46,15 +48,32 @@ func NewNATS(js jetstream.JetStream, cfg NATSConfig) (*NATS, error) {
 // Prepare creates (or updates) the bucket with MaxAge = ttl and limit markers, so expiry
 // reaches watchers.
 func (n *NATS) Prepare(ctx context.Context, instance string, ttl time.Duration) error {
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kvc := jetstream.KeyValueConfig{
 		Bucket: n.cfg.Bucket, Description: "rhombus-bridge leader lease", History: 1, TTL: ttl,
 		LimitMarkerTTL: max(ttl, time.Second), Storage: n.cfg.Storage, Replicas: max(n.cfg.Replicas, 1),
-	})
+	}
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, kvc)
+	if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+		// A server before 2.11 has no expiry markers: standbys notice an expired lease by
+		// the holder's revision growing TTL old instead (takeover after up to 2 × TTL).
+		n.noMarkers = true
+		kvc.LimitMarkerTTL = 0
+		kv, err = n.js.CreateOrUpdateKeyValue(ctx, kvc)
+	}
 	if err != nil {
 		return fmt.Errorf("kv bucket %s: %w", n.cfg.Bucket, err)
 	}
 	n.kv, n.instance, n.ttl = kv, instance, ttl
 	return nil
+}
+
+// Degraded says how the backend works less well than it could ("" when it does not).
+func (n *NATS) Degraded() string {
+	if n.noMarkers {
+		return "the NATS server predates 2.11 (no KV limit markers): an expired lease is noticed " +
+			"when its revision is TTL old, so failover after a crash takes up to 2 x BRIDGE_LEASE_TTL"
+	}
+	return ""
 }
 
 // Acquire watches the key and creates it as soon as it is free: at once if it is, on a
