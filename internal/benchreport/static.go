@@ -18,7 +18,7 @@ the simulator in another process emitting 1000 events/s over 50 cameras for 60 s
 | | |
 |---|---|
 | peak RSS (VmHWM of the bridge process) | 52 MiB (goal ≤ 64 MiB) |
-| received events published within the window | 58,958 of 58,963 (the other 5: byte-identical DEVICE_CONFIG updates the simulator sent twice within one millisecond, collapsed by their id; `rhombus_bridge_events_duplicates_total` 5 in a rerun) |
+| received events published within the window | 58,958 of 58,963 (the other 5: byte-identical DEVICE_CONFIG updates the simulator sent twice within one millisecond, collapsed by their id; rhombus_bridge_events_duplicates_total was 5 in a rerun) |
 | mean frame-in → PubAck latency | 0.47 ms |
 
 Fixes it found:
