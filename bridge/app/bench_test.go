@@ -11,8 +11,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
@@ -21,8 +23,15 @@ import (
 // benchBridge starts simulator + bridge against ns; acked counts acknowledged events and
 // lat (if not nil) collects their latencies from frame-in to PubAck.
 func benchBridge(b *testing.B, ns *natstest.Server, acked *atomic.Int64, lat *latencies, spool bool) *sim.Server {
+	return benchBridgeWith(b, ns, acked, lat, spool, func(*config.Config) {})
+}
+
+// benchBridgeWith is benchBridge with mod applied to the configuration.
+func benchBridgeWith(b *testing.B, ns *natstest.Server, acked *atomic.Int64, lat *latencies, spool bool,
+	mod func(*config.Config)) *sim.Server {
 	s := startSim(b, sim.Config{OrgUUID: "ORG-BENCH", QueueSize: 1 << 16, Heartbeat: 10 * time.Second})
 	cfg := testConfig(b, s, ns.URL())
+	mod(&cfg)
 	cfg.Rhombus.Enrich = false
 	cfg.Rhombus.Heartbeat = 10 * time.Second
 	cfg.Bridge.BufferEvents = 50000 // the producer outruns the broker: hold a whole round
@@ -178,4 +187,52 @@ func (l *latencies) quantiles() (p50, p99, max time.Duration) {
 	s := slices.Clone(l.d)
 	slices.Sort(s)
 	return s[len(s)/2], s[len(s)*99/100], s[len(s)-1]
+}
+
+// BenchmarkFanOutEndToEnd measures the whole bridge with BRIDGE_SINKS=nats,kafka (each
+// sink delivered to on its own, an event counted once both acknowledged) against the same
+// bridge with NATS alone, in the same run: 20,000 STOMP frames in, kfake with 3 brokers.
+func BenchmarkFanOutEndToEnd(b *testing.B) {
+	rates := map[string]float64{}
+	for _, sinksOn := range []string{"nats", "nats,kafka"} {
+		b.Run("sinks="+sinksOn, func(b *testing.B) {
+			rates[sinksOn] = benchSinks(b, sinksOn == "nats,kafka")
+		})
+	}
+	if rates["nats"] > 0 {
+		b.Logf("nats,kafka / nats alone: %.2f", rates["nats,kafka"]/rates["nats"])
+	}
+}
+
+func benchSinks(b *testing.B, withKafka bool) float64 {
+	const n = 20000
+	ns := natstest.Start(b)
+	var acked atomic.Int64
+	mod := func(cfg *config.Config) {}
+	if withKafka {
+		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(6, "rhombus.events.v1"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(kc.Close)
+		mod = func(cfg *config.Config) {
+			cfg.Bridge.Sinks = []string{"nats", "kafka"}
+			cfg.Kafka.Brokers = kc.ListenAddrs()
+		}
+	}
+	s := benchBridgeWith(b, ns, &acked, nil, false, mod)
+	var took time.Duration
+	offset := 0
+	for b.Loop() {
+		start, base := time.Now(), acked.Load()
+		for i := 0; i < n; i++ {
+			s.Emit(alertPayload(offset + i))
+		}
+		offset += n
+		waitAcked(b, &acked, base+n)
+		took += time.Since(start)
+	}
+	rate := float64(n*b.N) / took.Seconds()
+	b.ReportMetric(rate, "bridge-ev/s")
+	return rate
 }

@@ -31,6 +31,8 @@ var suite = []Spec{
 		About: "Kafka sink against a raw kafka-go Writer with the same settings, 256 goroutines, kfake"},
 	{Pkg: "./sinks", Pattern: "Fanout", Benchtime: "3x", Quick: "1x", Count: 3, Timeout: 10 * time.Minute,
 		About: "Fanout(nats, kafka) from 256 goroutines"},
+	{Pkg: "./bridge/app", Pattern: "FanOutEndToEnd", Benchtime: "3x", Quick: "1x", Count: 3, Timeout: 10 * time.Minute,
+		About: "the whole bridge with BRIDGE_SINKS=nats,kafka (kfake) against NATS alone, 20,000 STOMP frames in"},
 	{Pkg: "./bridge/webhook", Pattern: "VerifiedWebhooks", Benchtime: "20000x", Quick: "2000x", Count: 3, Timeout: 10 * time.Minute,
 		About: "signed webhooks over loopback HTTP, verified, published, answered after the PubAck; naive receiver as baseline"},
 	{Pkg: "./bridge/event", Pattern: "ParseChange", Benchtime: "1s", Quick: "200ms", Count: 3, Timeout: 5 * time.Minute,
