@@ -10,7 +10,6 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
@@ -51,18 +50,12 @@ var stateTopicConfig = []kafkago.ConfigEntry{
 	{ConfigName: "segment.ms", ConfigValue: "3600000"},
 }
 
-// kafkaClientConfig is the sink's client settings (brokers, TLS, SASL) from k.
-func kafkaClientConfig(k config.Kafka) kafka.Config {
-	return kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
-		SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password}
-}
-
 // openKafkaStore builds the Kafka watermark store from the configuration.
 func (a *App) openKafkaStore(ctx context.Context) (*kafkaWatermark, error) {
 	if len(a.cfg.Kafka.Brokers) == 0 {
 		return nil, errors.New("watermark: a lease without NATS keeps the watermark in Kafka: KAFKA_BROKERS is required")
 	}
-	return newKafkaWatermark(ctx, kafkaStateConfig{Client: kafkaClientConfig(a.cfg.Kafka), Topic: a.cfg.Kafka.StateTopic,
+	return newKafkaWatermark(ctx, kafkaStateConfig{Client: KafkaClientConfig(a.cfg.Kafka), Topic: a.cfg.Kafka.StateTopic,
 		Org: a.org, Instance: a.cfg.Bridge.InstanceID, Logger: a.log})
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 )
 
 // tailRecords is how far back from the end Load looks first: the newest record of the
@@ -16,8 +18,8 @@ import (
 const tailRecords = 256
 
 // loadRetries bound how long Load retries a failed read (a broker restarting, stale
-// metadata): the first term of a leader starts with the load, and a failed load means
-// leading without backfill.
+// metadata, a dropped connection) before it reports the failure; the leader then retries
+// the whole load with its own, longer backoff before it subscribes.
 const (
 	loadRetries      = 4
 	loadRetryBackoff = 250 * time.Millisecond // doubled at every retry: 3.75 s in all
@@ -34,10 +36,8 @@ func (w *kafkaWatermark) Load(ctx context.Context) (int64, error) {
 			return ms, err
 		}
 		w.log.Warn("watermark load failed; retrying", "error", err, "retry_in", d.String())
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%w (%w)", err, ctx.Err())
-		case <-time.After(d):
+		if serr := backoff.Sleep(ctx, d); serr != nil {
+			return 0, fmt.Errorf("%w (%w)", err, serr)
 		}
 		d *= 2
 	}

@@ -51,13 +51,16 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 // not know which window to backfill. Failures are retried with backoff (the store is
 // usually on the broker that is also down) until leadership ends.
 func (a *App) beginRecovery(leaderCtx context.Context, rev uint64, cause string) (*pipeline.Recovery, error) {
+	rec, err := a.newRecovery(rev)
+	if err != nil {
+		a.log.Error("cannot start gap recovery", "error", err)
+		return nil, err
+	}
 	b := backoff.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 	for {
-		rec, err := a.newRecovery(rev)
+		err := rec.Begin(leaderCtx, cause)
 		if err == nil {
-			if err = rec.Begin(leaderCtx, cause); err == nil {
-				return rec, nil
-			}
+			return rec, nil
 		}
 		if leaderCtx.Err() != nil {
 			return nil, leaderCtx.Err()

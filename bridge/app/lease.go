@@ -8,7 +8,6 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
-	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
 // LeaseBucket is the JetStream KV bucket of the NATS lease; the key is per org.
@@ -42,8 +41,7 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 
 func (a *App) kafkaLease() (lease.Backend, error) {
 	k := a.cfg.Kafka
-	kc := kafka.Config{TLS: k.TLS, CAFile: k.CAFile, SASLMechanism: k.SASLMechanism, Username: k.Username,
-		Password: k.Password}
+	kc := KafkaClientConfig(k)
 	tc, mech, err := kc.Security()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
@@ -58,13 +59,20 @@ func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
 			AckTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
 	case "kafka":
 		k := a.cfg.Kafka
-		return kafka.New(ctx, kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
-			SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password,
-			CreateTopic: k.CreateTopic, Partitions: k.Partitions, Replication: k.Replication,
-			WriteTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
+		kc := KafkaClientConfig(k)
+		kc.CreateTopic, kc.Partitions, kc.Replication = k.CreateTopic, k.Partitions, k.Replication
+		kc.WriteTimeout, kc.Logger, kc.Registerer = a.cfg.Bridge.PublishTimeout, a.log, a.reg
+		return kafka.New(ctx, kc)
 	default:
 		return nil, fmt.Errorf("unknown sink %q", name)
 	}
+}
+
+// KafkaClientConfig is how every Kafka client of the bridge (the sink, the lease, the
+// watermark store, tail --kafka) connects: brokers, topic, TLS and SASL from k.
+func KafkaClientConfig(k config.Kafka) kafka.Config {
+	return kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
+		SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password}
 }
 
 // publishers lists the sinks as the pipeline's Members, so that with two brokers each is

@@ -175,10 +175,11 @@ var ErrPastDeadline = fmt.Errorf("cannot call before the deadline: %w", context.
 // Retry-After that arrives while the call waits for the limiter is waited out too.
 func (c *Client) wait(ctx context.Context) error {
 	for {
-		if d := c.heldFor(); d > 0 && ctx.Value(noQueueKey{}) != nil {
+		d := c.heldFor()
+		if d > 0 && ctx.Value(noQueueKey{}) != nil {
 			return fmt.Errorf("%w: Retry-After holds calls for %s", ErrPastDeadline, d.Round(time.Millisecond))
 		}
-		if err := sleepWithin(ctx, c.heldFor()); err != nil {
+		if err := sleepWithin(ctx, d); err != nil {
 			return err
 		}
 		if err := c.admit(ctx); err != nil {

@@ -9,8 +9,8 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
-	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
 // tailKafka reads every partition of KAFKA_TOPIC (no consumer group: tail commits
@@ -56,8 +56,7 @@ func tailKafka(ctx context.Context, cfg config.Config, o tailOptions, fn func(st
 
 // kafkaDialer dials with the sink's TLS and SASL settings (KAFKA_TLS, KAFKA_SASL_MECHANISM...).
 func kafkaDialer(k config.Kafka) (*kafkago.Dialer, error) {
-	kc := kafka.Config{Brokers: k.Brokers, Topic: k.Topic, TLS: k.TLS, CAFile: k.CAFile,
-		SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password}
+	kc := app.KafkaClientConfig(k)
 	return kc.Dialer()
 }
 
