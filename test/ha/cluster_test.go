@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/bridgetest"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
 
@@ -84,7 +85,7 @@ func newCluster(t testing.TB, lease string) *cluster {
 }
 
 func (c *cluster) newReplica(i int, dir string) *replica {
-	r := &replica{t: c.t, id: fmt.Sprintf("replica-%d", i), http: freeAddr(c.t), proxy: startProxy(c.t, strings.TrimPrefix(c.nats.URL(), "nats://"))}
+	r := &replica{t: c.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(c.t), proxy: startProxy(c.t, strings.TrimPrefix(c.nats.URL(), "nats://"))}
 	r.logPath = fmt.Sprintf("%s/%s.log", dir, r.id)
 	vars := map[string]string{
 		"RHOMBUS_API_KEY": apiKey, "RHOMBUS_ORG_UUID": c.sim.OrgUUID(),
@@ -101,7 +102,7 @@ func (c *cluster) newReplica(i int, dir string) *replica {
 		vars["KAFKA_BROKERS"] = r.kproxy.addr()
 		vars["KAFKA_LEASE_TOPIC"] = leaseTopic
 	}
-	r.env = replicaEnv(vars)
+	r.env = bridgetest.ProcessEnv(vars)
 	return r
 }
 

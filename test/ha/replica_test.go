@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -213,42 +212,6 @@ func (r *replica) keepLog(test string) {
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(test) + "." + r.id + ".log"
 	_ = os.MkdirAll(dir, 0o755)
 	_ = os.WriteFile(filepath.Join(dir, name), b, 0o644)
-}
-
-// replicaEnv is the process environment: this machine's, minus anything the bridge
-// reads, plus vars.
-func replicaEnv(vars map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if bridgeVar(name) {
-			continue
-		}
-		env = append(env, kv)
-	}
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-func bridgeVar(name string) bool {
-	for _, p := range []string{"RHOMBUS_", "BRIDGE_", "NATS_", "KAFKA_", "WEBHOOK_", "LOG_"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return name == "HTTP_ADDR"
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 var errNoLeader = errors.New("no single subscribed leader")

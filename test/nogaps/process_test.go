@@ -2,7 +2,6 @@ package nogaps
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/bridgetest"
 )
 
 // TestMain removes the binary binPath built (if a test asked for one).
@@ -85,19 +85,10 @@ func newProc(t testing.TB, s *sim.Server, natsURL, instance, dataDir string) *pr
 		"RHOMBUS_HEARTBEAT": "1s", "RHOMBUS_REST_RATE": "50",
 		"BRIDGE_INSTANCE_ID": instance, "BRIDGE_LEASE": "none", "BRIDGE_SINKS": "nats",
 		"BRIDGE_DATA_DIR": dataDir, "BRIDGE_BACKFILL_OVERLAP": "3s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
-		"NATS_URL": natsURL, "HTTP_ADDR": freeAddr(t), "WEBHOOK_ADDR": "127.0.0.1:0", "WEBHOOK_SECRET": "",
+		"NATS_URL": natsURL, "HTTP_ADDR": bridgetest.FreeAddr(t), "WEBHOOK_ADDR": "127.0.0.1:0", "WEBHOOK_SECRET": "",
 		"LOG_FORMAT": "json", "LOG_LEVEL": "info",
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if !bridgeVar(name) {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
+	env := bridgetest.ProcessEnv(vars)
 	p := &proc{t: t, env: env, logPath: filepath.Join(t.TempDir(), instance+".log")}
 	t.Cleanup(func() {
 		p.kill()
@@ -109,25 +100,6 @@ func newProc(t testing.TB, s *sim.Server, natsURL, instance, dataDir string) *pr
 		}
 	})
 	return p
-}
-
-func bridgeVar(name string) bool {
-	for _, p := range []string{"RHOMBUS_", "BRIDGE_", "NATS_", "KAFKA_", "WEBHOOK_", "LOG_"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return name == "HTTP_ADDR"
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start runs a new process (the previous one must have exited).
