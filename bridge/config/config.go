@@ -50,6 +50,9 @@ type Bridge struct {
 	SpoolMaxAge     time.Duration
 	BackfillOverlap time.Duration
 	BackfillMaxAge  time.Duration
+	// Deployment scopes every piece of state replicas share (lease keys and group, watermark,
+	// shard state). LegacyDeployment, the default one, keeps the names used before it existed.
+	Deployment string
 }
 
 // NATS is the JetStream sink (and NATS lease).
@@ -62,6 +65,13 @@ type NATS struct {
 	DuplicateWindow time.Duration
 	MaxInFlight     int
 	Replicas        int
+	// StreamMaxAge and StreamMaxBytes apply when the bridge creates the stream; on an existing
+	// stream only when set explicitly (StreamAgeSet, StreamBytesSet), so an operator's own edit
+	// survives a restart. StreamMaxBytes is -1 (unlimited), or 1 GiB by default when embedded.
+	StreamMaxAge   time.Duration
+	StreamMaxBytes int64
+	StreamAgeSet   bool
+	StreamBytesSet bool
 }
 
 // Kafka is the Kafka sink (and the Kafka lease and watermark store).
@@ -95,10 +105,18 @@ type Webhook struct {
 }
 
 // HTTP is the operations endpoint.
-type HTTP struct{ Addr string }
+type HTTP struct {
+	Addr  string
+	Pprof bool // serve /debug/pprof/ (off by default: never exposed unless asked for)
+}
 
 // Log is the slog setup.
 type Log struct{ Level, Format string }
+
+// LegacyDeployment is the deployment name of the defaults (NATS_STREAM=RHOMBUS,
+// KAFKA_TOPIC=rhombus.events.v1); its shared state keeps the names it had before
+// BRIDGE_DEPLOYMENT existed, so an upgrade keeps its lease and watermark.
+const LegacyDeployment = "rhombus"
 
 // Mode says what the configuration is for; it changes what is required.
 type Mode int

@@ -21,11 +21,42 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Rhombus.Heartbeat != 10*time.Second || c.Bridge.Lease != "nats" || c.NATS.Stream != "RHOMBUS" ||
-		c.Webhook.MaxBytes != 1048576 || c.Kafka.Topic != "rhombus.events.v1" || c.Webhook.WebhookOn() {
+		c.Webhook.MaxBytes != 524288 || c.Kafka.Topic != "rhombus.events.v1" || c.Webhook.WebhookOn() ||
+		c.Bridge.Deployment != LegacyDeployment || c.HTTP.Pprof || c.NATS.StreamMaxAge != 168*time.Hour ||
+		c.NATS.StreamMaxBytes != 1<<30 || c.NATS.StreamAgeSet || c.NATS.StreamBytesSet {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	if c.Bridge.InstanceID == "" {
 		t.Fatal("instance id should default to the hostname")
+	}
+}
+
+func TestDeploymentDerived(t *testing.T) {
+	for _, tc := range []struct{ stream, topic, explicit, want string }{
+		{"RHOMBUS", "rhombus.events.v1", "", LegacyDeployment},
+		{"CTR", "rhombus.events.v1", "", "ctr"},
+		{"RHOMBUS", "ctr.events", "", "ctr_events"},
+		{"CTR", "ctr.events", "", "ctr_ctr_events"},
+		{"CTR", "ctr.events", "staging", "staging"},
+	} {
+		setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "NATS_STREAM": tc.stream, "KAFKA_TOPIC": tc.topic,
+			"BRIDGE_DEPLOYMENT": tc.explicit})
+		c, err := Load(ModeRun)
+		if err != nil || c.Bridge.Deployment != tc.want {
+			t.Errorf("%+v: deployment %q, err %v", tc, c.Bridge.Deployment, err)
+		}
+	}
+}
+
+func TestStreamLimitsExplicit(t *testing.T) {
+	setenv(t, map[string]string{"RHOMBUS_API_KEY": "k", "NATS_URL": "nats://127.0.0.1:4222",
+		"NATS_STREAM_MAX_AGE": "24h", "NATS_STREAM_MAX_BYTES": "-1"})
+	c, err := Load(ModeRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATS.StreamMaxAge != 24*time.Hour || !c.NATS.StreamAgeSet || c.NATS.StreamMaxBytes != -1 || !c.NATS.StreamBytesSet {
+		t.Fatalf("limits: %+v", c.NATS)
 	}
 }
 

@@ -23,7 +23,7 @@ func parse(r raw, mode Mode) (Config, error) {
 		NATS:    parseNATS(r, &p),
 		Kafka:   parseKafka(r, &p),
 		Webhook: parseWebhook(r, &p),
-		HTTP:    HTTP{Addr: addr(&p, "HTTP_ADDR", r.HTTPAddr)},
+		HTTP:    HTTP{Addr: addr(&p, "HTTP_ADDR", r.HTTPAddr), Pprof: boolean(&p, "HTTP_PPROF", r.HTTPPprof)},
 		Log:     parseLog(r, &p),
 		env:     r,
 	}
@@ -88,7 +88,26 @@ func parseNATS(r raw, p *problems) NATS {
 	if c.Replicas > 5 {
 		p.add("NATS_REPLICAS", "at most 5, got %d", c.Replicas)
 	}
+	parseStreamLimits(r, &c, p)
 	return c
+}
+
+// parseStreamLimits reads NATS_STREAM_MAX_AGE and NATS_STREAM_MAX_BYTES, remembering whether
+// each was set: only explicit values are applied to a stream that already exists.
+func parseStreamLimits(r raw, c *NATS, p *problems) {
+	c.StreamMaxAge, c.StreamMaxBytes = 168*time.Hour, -1
+	if c.URL == "" {
+		c.StreamMaxBytes = 1 << 30
+	}
+	if v := strings.TrimSpace(r.NATSStreamMaxAge); v != "" {
+		c.StreamMaxAge, c.StreamAgeSet = duration(p, "NATS_STREAM_MAX_AGE", v, 0), true
+	}
+	if v := strings.TrimSpace(r.NATSStreamMaxBytes); v != "" {
+		c.StreamMaxBytes, c.StreamBytesSet = int64(integer(p, "NATS_STREAM_MAX_BYTES", v, -1)), true
+		if c.StreamMaxBytes == 0 {
+			p.add("NATS_STREAM_MAX_BYTES", "0 would hold nothing; -1 means unlimited")
+		}
+	}
 }
 
 func parseKafka(r raw, p *problems) Kafka {
@@ -140,8 +159,31 @@ func parseLog(r raw, p *problems) Log {
 	}
 }
 
+// deployment returns BRIDGE_DEPLOYMENT, or derives it from the stream and topic names that
+// differ from their defaults: the defaults give LegacyDeployment, NATS_STREAM=CTR gives "ctr".
+func deployment(r raw, c *Config, p *problems) string {
+	if v := strings.TrimSpace(r.Deployment); v != "" {
+		if !streamRE.MatchString(v) || len(v) > 64 {
+			p.add("BRIDGE_DEPLOYMENT", "%q: up to 64 letters, digits, _ and - only", v)
+		}
+		return v
+	}
+	var parts []string
+	if c.NATS.Stream != "RHOMBUS" {
+		parts = append(parts, strings.ToLower(c.NATS.Stream))
+	}
+	if c.Kafka.Topic != "rhombus.events.v1" {
+		parts = append(parts, strings.ReplaceAll(c.Kafka.Topic, ".", "_"))
+	}
+	if len(parts) == 0 {
+		return LegacyDeployment
+	}
+	return strings.Join(parts, "_")
+}
+
 // crossCheck validates what depends on several variables and resolves BRIDGE_LEASE=auto.
 func crossCheck(c *Config, r raw, p *problems) {
+	c.Bridge.Deployment = deployment(r, c, p)
 	if c.Bridge.Lease == "auto" {
 		c.Bridge.Lease = "none"
 		if c.Bridge.Enabled("nats") {

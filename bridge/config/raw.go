@@ -27,6 +27,7 @@ type raw struct {
 	SpoolMaxAge     string `envconfig:"BRIDGE_SPOOL_MAX_AGE" default:"24h" desc:"local spool bound, age"`
 	BackfillOverlap string `envconfig:"BRIDGE_BACKFILL_OVERLAP" default:"30s" desc:"backfill starts this long before the watermark"`
 	BackfillMaxAge  string `envconfig:"BRIDGE_BACKFILL_MAX_AGE" default:"24h" desc:"backfill never reaches further back"`
+	Deployment      string `envconfig:"BRIDGE_DEPLOYMENT" desc:"scopes shared state; default: derived from NATS_STREAM and KAFKA_TOPIC"`
 
 	NATSURL             string `envconfig:"NATS_URL" desc:"empty: embedded JetStream server" secret:"userinfo"`
 	NATSEmbeddedListen  string `envconfig:"NATS_EMBEDDED_LISTEN" default:"127.0.0.1:4222"`
@@ -36,6 +37,8 @@ type raw struct {
 	NATSDuplicateWindow string `envconfig:"NATS_DUPLICATE_WINDOW" default:"10m"`
 	NATSMaxInFlight     string `envconfig:"NATS_MAX_INFLIGHT" default:"4096" desc:"async publishes awaiting an ack"`
 	NATSReplicas        string `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (clustered NATS)"`
+	NATSStreamMaxAge    string `envconfig:"NATS_STREAM_MAX_AGE" desc:"stream MaxAge; default 168h on create, existing streams untouched unless set"`
+	NATSStreamMaxBytes  string `envconfig:"NATS_STREAM_MAX_BYTES" desc:"stream MaxBytes; default -1 (1 GiB embedded) on create, existing streams untouched unless set"`
 
 	KafkaBrokers     string `envconfig:"KAFKA_BROKERS"`
 	KafkaTopic       string `envconfig:"KAFKA_TOPIC" default:"rhombus.events.v1"`
@@ -53,7 +56,7 @@ type raw struct {
 	WebhookAddr        string `envconfig:"WEBHOOK_ADDR" default:":8080"`
 	WebhookPath        string `envconfig:"WEBHOOK_PATH" default:"/webhooks/rhombus"`
 	WebhookSecret      string `envconfig:"WEBHOOK_SECRET" desc:"comma list of accepted secrets; empty: receiver off" secret:"true"`
-	WebhookMaxBytes    string `envconfig:"WEBHOOK_MAX_BYTES" default:"1048576"`
+	WebhookMaxBytes    string `envconfig:"WEBHOOK_MAX_BYTES" default:"524288" desc:"larger bodies get 413; at most half the broker's max payload"`
 	WebhookTimeout     string `envconfig:"WEBHOOK_ACK_TIMEOUT" default:"5s" desc:"answer 503 when sinks have not acked by then"`
 	WebhookConcurrency string `envconfig:"WEBHOOK_CONCURRENCY" default:"512" desc:"requests in progress before 429"`
 	WebhookTLSCert     string `envconfig:"WEBHOOK_TLS_CERT"`
@@ -62,6 +65,7 @@ type raw struct {
 	WebhookClientCN    string `envconfig:"WEBHOOK_CLIENT_CN" default:"webhook-client.rhombus.com"`
 
 	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":9090"`
+	HTTPPprof string `envconfig:"HTTP_PPROF" default:"false" desc:"serve /debug/pprof/ on HTTP_ADDR"`
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
 }
