@@ -19,6 +19,8 @@ const (
 	DefaultMaxAge       = 24 * time.Hour
 	DefaultSegmentBytes = 16 << 20
 	minSegmentBytes     = 256
+	// MinMaxBytes is the least MaxBytes Open accepts: four segments of the smallest size.
+	MinMaxBytes = 4 * minSegmentBytes
 )
 
 // Errors of the spool.
@@ -62,7 +64,7 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.MaxBytes < 4*minSegmentBytes || c.SegmentBytes < minSegmentBytes || c.Sync.Interval < 0 ||
+	if c.MaxBytes < MinMaxBytes || c.SegmentBytes < minSegmentBytes || c.Sync.Interval < 0 ||
 		c.Sync.Mode < SyncInterval || c.Sync.Mode > SyncNone {
 		return fmt.Errorf("spool: invalid config (max_bytes %d, segment_bytes %d, sync %v)",
 			c.MaxBytes, c.SegmentBytes, c.Sync)
