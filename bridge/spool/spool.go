@@ -79,6 +79,9 @@ type Recovery struct {
 	Events         int      // records to replay (not committed before)
 	TruncatedBytes int64    // torn or garbled bytes cut from the end of the last segment
 	Quarantined    []string // files renamed to *.corrupt
+	// CursorLost: the commit point was unreadable (the cursor is quarantined); every record
+	// on disk is replayed, those delivered before included (duplicates, never losses).
+	CursorLost bool
 }
 
 // Spool is a durable FIFO of events on local disk. It is safe for concurrent use.
@@ -107,6 +110,9 @@ type Spool struct {
 	closed   bool
 	buf      []byte
 	recovery Recovery
+	quar     []qfile // quarantined files, oldest first
+	qbytes   int64   // their bytes
+	refusals refusals
 
 	stop chan struct{}
 	done chan struct{}
@@ -149,7 +155,7 @@ func (s *Spool) open() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.m = m
-	if s.cur, err = openCursor(s.cfg.Dir); err != nil {
+	if s.cur, s.recovery.CursorLost, err = openCursor(s.cfg.Dir); err != nil {
 		m.unregister()
 		return err
 	}
