@@ -245,7 +245,10 @@ func TestSlowSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = conn.Write([]byte("POST " + webhook.DefaultPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"alert"))
+	// A well-formed signature header: the body is read (and the sender found slow) before
+	// the signature can be checked.
+	_, _ = conn.Write([]byte("POST " + webhook.DefaultPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" +
+		webhook.HeaderSHA1 + ": " + sign1(secret1, nil) + "\r\n\r\n{\"alert"))
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
