@@ -98,7 +98,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
 	}
 	defer protect(r.Context())() // the connection cap spares this connection from now on
-	switch h.track.enter() { // a slot only for a verified request
+	switch h.track.enter() {     // a slot only for a verified request
 	case busy:
 		return h.unavailable(w, http.StatusTooManyRequests, "too many webhooks in progress")
 	case draining:
