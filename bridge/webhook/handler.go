@@ -97,8 +97,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 		h.m.sigFail.Inc()
 		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
 	}
-	defer protect(r.Context())() // the connection cap spares this connection from now on
-	switch h.track.enter() {     // a slot only for a verified request
+	// From here the connection cap spares this connection, and a slot is taken: both
+	// only for a verified request.
+	defer protect(r.Context())()
+	switch h.track.enter() {
 	case busy:
 		return h.unavailable(w, http.StatusTooManyRequests, "too many webhooks in progress")
 	case draining:
