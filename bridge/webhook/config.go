@@ -44,8 +44,10 @@ type Config struct {
 	// payload). A verified body whose CloudEvent would not fit gets 413 rather than a 200
 	// for an event the broker refuses. Default 1 MiB.
 	MaxEventBytes int64
-	// BodyBudget bounds the body bytes buffered by all requests together; a request that
-	// would exceed it gets 503 with Retry-After instead of memory. Default 64 MiB.
+	// BodyBudget bounds the body bytes buffered by all requests together (buffers count
+	// by capacity: they start at 4 KiB, or the declared length if smaller, and double as
+	// bytes arrive); a request that would exceed it gets 503 with Retry-After instead of
+	// memory. At least twice MaxBytes. Default 64 MiB.
 	BodyBudget int64
 	// MaxConns bounds the Server's open connections; at the cap a new connection closes
 	// the oldest one not carrying a verified request. Default 2048.
@@ -135,8 +137,8 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("WEBHOOK_MAX_BYTES %d is above half the broker's maximum payload (%d bytes): "+
 			"at most %d, so that what is answered 200 is stored whole", c.MaxBytes, c.MaxEventBytes, c.MaxEventBytes/2))
 	}
-	if c.BodyBudget < c.MaxBytes {
-		errs = append(errs, fmt.Errorf("BodyBudget %d is below MaxBytes %d", c.BodyBudget, c.MaxBytes))
+	if c.BodyBudget < 2*c.MaxBytes { // a growing buffer briefly holds its old and new halves
+		errs = append(errs, fmt.Errorf("BodyBudget %d is below twice MaxBytes %d", c.BodyBudget, c.MaxBytes))
 	}
 	if c.OrgUUID == nil {
 		errs = append(errs, errors.New("OrgUUID is required"))

@@ -115,15 +115,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 // could verify, a declared length within MaxBytes. Code 0: read the body. A refused
 // request's body is never read, and its connection is closed.
 func (h *Handler) precheck(w http.ResponseWriter, r *http.Request) (int, string) {
-	switch {
-	case r.URL.Path != h.cfg.Path:
-		return http.StatusNotFound, "not found"
-	case r.Method != http.MethodPost:
-		w.Header()["Allow"] = allowPost
-		return http.StatusMethodNotAllowed, "only POST"
-	}
 	code, msg := 0, ""
 	switch {
+	case r.URL.Path != h.cfg.Path:
+		code, msg = http.StatusNotFound, "not found"
+	case r.Method != http.MethodPost:
+		w.Header()["Allow"] = allowPost
+		code, msg = http.StatusMethodNotAllowed, "only POST"
 	case h.track.isDraining():
 		code, msg = http.StatusServiceUnavailable, "shutting down"
 	case !signatureHeader(r.Header):
