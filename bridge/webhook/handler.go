@@ -79,18 +79,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
 	if code, msg := h.precheck(w, r); code != 0 {
-		if code == http.StatusServiceUnavailable {
-			return h.unavailable(w, code, msg)
-		}
-		return h.answer(w, code, msg)
+		return h.refuse(w, code, msg)
 	}
 	raw, held, code, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBytes, &h.body)
 	if err != nil {
 		w.Header()["Connection"] = closeConn
-		if code == http.StatusServiceUnavailable {
-			return h.unavailable(w, code, err.Error())
-		}
-		return h.answer(w, code, err.Error())
+		return h.refuse(w, code, err.Error())
 	}
 	defer h.body.give(held)
 	if !h.ver.verify(r.Header, raw) {
@@ -140,10 +134,7 @@ func (h *Handler) precheck(w http.ResponseWriter, r *http.Request) (int, string)
 func (h *Handler) accept(w http.ResponseWriter, r *http.Request, raw []byte, start time.Time) int {
 	ev, code, err := h.toEvent(raw, start)
 	if err != nil {
-		if code == http.StatusServiceUnavailable {
-			return h.unavailable(w, code, err.Error())
-		}
-		return h.answer(w, code, err.Error())
+		return h.refuse(w, code, err.Error())
 	}
 	if code == http.StatusOK { // already acknowledged by this process
 		h.m.dups.Inc()
@@ -230,6 +221,14 @@ func (h *Handler) warn(msg, id string, err error) {
 		return
 	}
 	h.log.Warn(msg, "event_id", id, "error", err)
+}
+
+// refuse answers code, with Retry-After when it is 503.
+func (h *Handler) refuse(w http.ResponseWriter, code int, msg string) int {
+	if code == http.StatusServiceUnavailable {
+		return h.unavailable(w, code, msg)
+	}
+	return h.answer(w, code, msg)
 }
 
 func (h *Handler) unavailable(w http.ResponseWriter, code int, msg string) int {
