@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // firstRead is the buffer a body starts in when its length is unknown or larger: a
@@ -23,6 +25,7 @@ var errBudget = errors.New("too many webhook bodies in progress")
 type budget struct {
 	mu        sync.Mutex
 	used, max int64
+	gauge     prometheus.Gauge // follows used
 }
 
 // take reserves n bytes; false when that would exceed the budget.
@@ -33,12 +36,14 @@ func (b *budget) take(n int64) bool {
 		return false
 	}
 	b.used += n
+	b.gauge.Set(float64(b.used))
 	return true
 }
 
 func (b *budget) give(n int64) {
 	b.mu.Lock()
 	b.used -= n
+	b.gauge.Set(float64(b.used))
 	b.mu.Unlock()
 }
 

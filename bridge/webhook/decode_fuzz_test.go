@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 	"github.com/rhombus-bridge/rhombus-bridge/schemas/v1/validate"
@@ -86,7 +88,7 @@ func FuzzReadBody(f *testing.F) {
 			r = io.LimitReader(r, declared)
 			want = data[:min(int64(len(data)), declared)]
 		}
-		b := &budget{max: 2 * max}
+		b := &budget{max: 2 * max, gauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "x", Help: "x"})}
 		got, held, code, err := readBody(r, declared, max, b)
 		switch {
 		case len(want) > max:

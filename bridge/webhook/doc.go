@@ -85,6 +85,7 @@
 //	rhombus_bridge_webhook_latency_seconds (histogram)
 //	rhombus_bridge_webhook_events_published_total
 //	rhombus_bridge_webhook_connections_shed_total
+//	rhombus_bridge_webhook_buffered_bytes (gauge)
 //
 // RegisterMetrics registers them, every code at 0, before the receiver exists.
 //

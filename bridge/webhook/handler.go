@@ -56,7 +56,7 @@ func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
 		return nil, fmt.Errorf("webhook: metrics: %w", err)
 	}
 	return &Handler{cfg: cfg, pub: pub, ver: newVerifier(cfg.Secrets), seen: newSeen(cfg.SeenSize), m: m,
-		track: track{max: cfg.Concurrency}, body: budget{max: cfg.BodyBudget}, log: cfg.Logger.With("component", "webhook"),
+		track: track{max: cfg.Concurrency}, body: budget{max: cfg.BodyBudget, gauge: m.buffered}, log: cfg.Logger.With("component", "webhook"),
 		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))}, nil
 }
 

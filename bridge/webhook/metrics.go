@@ -19,6 +19,7 @@ type metrics struct {
 	latency   prometheus.Histogram
 	published prometheus.Counter
 	shed      prometheus.Counter
+	buffered  prometheus.Gauge
 }
 
 // codes are the statuses the handler answers with; each has its series from the start.
@@ -50,6 +51,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"Webhook events the publisher acknowledged (before the id cache)."),
 		shed: counter("rhombus_bridge_webhook_connections_shed_total",
 			"Webhook connections closed because the connection cap was reached."),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_webhook_buffered_bytes",
+			Help: "Webhook body bytes buffered by requests in progress (bounded by the 64 MiB body budget)."}),
 	}
 	if err := m.register(reg); err != nil {
 		return nil, err
@@ -63,10 +66,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 // register registers every metric with reg (nil: none), reusing those already there.
 func (m *metrics) register(reg prometheus.Registerer) error {
-	var err1, err2 error
+	var err1, err2, err3 error
 	m.requests, err1 = promreg.Register(reg, m.requests)
 	m.latency, err2 = promreg.Register(reg, m.latency)
-	errs := []error{err1, err2}
+	m.buffered, err3 = promreg.Register(reg, m.buffered)
+	errs := []error{err1, err2, err3}
 	for _, c := range []*prometheus.Counter{&m.sigFail, &m.dups, &m.published, &m.shed} {
 		var err error
 		*c, err = promreg.Register(reg, *c)
