@@ -6,6 +6,10 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/internal/promreg"
 )
 
+// knownHandshakeStatuses are the statuses a refused handshake is expected to carry
+// (others are counted too, from their first occurrence).
+var knownHandshakeStatuses = []string{"400", "401", "403", "404", "429", "500", "502", "503", "504"}
+
 // feedMetrics are the live feed's metrics.
 type feedMetrics struct {
 	disconnects *prometheus.CounterVec
@@ -43,5 +47,11 @@ func newFeedMetrics(reg prometheus.Registerer) *feedMetrics {
 	m.subscribed = promreg.MustReuse(reg, m.subscribed)
 	m.handshake = promreg.MustReuse(reg, m.handshake)
 	m.messages = promreg.MustReuse(reg, m.messages)
+	for _, c := range knownCauses { // every known label value exists from the start
+		m.disconnects.WithLabelValues(string(c))
+	}
+	for _, st := range knownHandshakeStatuses {
+		m.handshake.WithLabelValues(st)
+	}
 	return m
 }

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-func (s *Subscriber) subscribed(info SubscribeInfo, again bool) {
+// subscribed records, counts and logs a subscription the server accepted.
+func (s *Subscriber) subscribed(info SubscribeInfo) {
+	again := info.PrevCause != nil
 	s.mu.Lock()
 	s.st.Subscribed = true
 	s.st.SubscribedAt = info.ConnectedAt
@@ -47,6 +49,16 @@ func (s *Subscriber) ended(err error, lastAlive time.Time) {
 		s.m.handshake.WithLabelValues(he.StatusLabel()).Inc()
 		s.log.Error("rhombus refused the websocket handshake; retrying with backoff",
 			"cause", string(cause), "status", he.Status, "body", he.Body)
+		return
+	}
+	var se *StompError
+	if errors.As(err, &se) {
+		attrs := []any{"cause", string(cause), "message", se.Message, "body", se.Body}
+		if se.During != "" {
+			s.log.Error("rhombus answered "+se.During+" with a STOMP ERROR frame; retrying with backoff", attrs...)
+		} else {
+			s.log.Warn("rhombus sent a STOMP ERROR frame; subscription lost; resubscribing", attrs...)
+		}
 		return
 	}
 	attrs := []any{"cause", string(cause), "error", err.Error()}
