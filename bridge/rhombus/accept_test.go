@@ -3,6 +3,7 @@ package rhombus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -119,9 +120,8 @@ func TestSubscribedOnlyOnceAccepted(t *testing.T) {
 	}
 }
 
-// Losing leadership (the context cancelled with a cause of its own) aborts the socket at
-// once: no DISCONNECT, no wait for a receipt. A plain cancellation (shutdown) disconnects
-// politely.
+// Losing leadership (the context cancelled with ErrAbandon as its cause) aborts the
+// socket at once: no DISCONNECT, no wait for a receipt. A shutdown disconnects politely.
 func TestCancelCauseAbortsPlainCancelDisconnects(t *testing.T) {
 	for _, lost := range []bool{true, false} {
 		name := map[bool]string{true: "leadership_lost", false: "shutdown"}[lost]
@@ -132,9 +132,9 @@ func TestCancelCauseAbortsPlainCancelDisconnects(t *testing.T) {
 			rec.waitFor(t, 10*time.Second, "the subscription", func(r *recorder) bool { return len(r.subs) == 1 })
 			at := time.Now()
 			if lost {
-				cancel(errors.New("lease lapsed"))
+				cancel(fmt.Errorf("%w: lease lapsed", ErrAbandon))
 			} else {
-				cancel(nil) // context.Canceled
+				cancel(errors.New("SIGTERM received")) // a shutdown's cause (signal.NotifyContext)
 			}
 			<-done
 			took := time.Since(at)

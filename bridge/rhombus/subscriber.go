@@ -78,11 +78,11 @@ func (s *Subscriber) State() State {
 // After a subscription the server had accepted, it reconnects at once (within the
 // reconnect budget); failures to connect or subscribe back off (see FeedConfig).
 //
-// How the subscription ends with ctx depends on why ctx ended. A plain cancellation (its
-// cause is context.Canceled or context.DeadlineExceeded: a shutdown) disconnects
-// politely: DISCONNECT, its RECEIPT awaited for at most 2 s. Any other cause (set with
-// context.WithCancelCause; a lease cancels its leader context so when leadership is lost
-// or lapses) aborts the socket at once: another replica may already be subscribed.
+// How the subscription ends with ctx depends on why ctx ended. On a shutdown it
+// disconnects politely: DISCONNECT, its RECEIPT awaited for at most 2 s. When ctx was
+// cancelled with a cause wrapping ErrAbandon (context.WithCancelCause: leadership was
+// lost or lapsed, another replica may already be subscribed) it aborts the socket at
+// once.
 func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 	p := newReconnectPolicy(s.cfg)
 	info := SubscribeInfo{}
@@ -198,15 +198,19 @@ func (s *Subscriber) message(h Handler, body []byte) {
 // disconnectWait bounds the wait for the RECEIPT of a polite DISCONNECT.
 const disconnectWait = 2 * time.Second
 
-// watchContext ends the connection when ctx ends: politely on a plain cancellation, at
-// once on any other cause (see Run). The returned func stops watching and releases the
+// ErrAbandon, wrapped in the cause of Run's context, makes Run abort the socket at once
+// instead of disconnecting politely: the subscription is abandoned, not shut down.
+var ErrAbandon = errors.New("rhombus: subscription abandoned")
+
+// watchContext ends the connection when ctx ends: at once when its cause wraps
+// ErrAbandon, else politely (see Run). The returned func stops watching and releases the
 // connection.
 func (s *Subscriber) watchContext(ctx context.Context, c *session) func() {
 	var timer *time.Timer
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		if cause := context.Cause(ctx); cause != context.Canceled && cause != context.DeadlineExceeded {
+		if errors.Is(context.Cause(ctx), ErrAbandon) {
 			_ = c.ws.Abort()
 			return
 		}
