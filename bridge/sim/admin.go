@@ -34,6 +34,7 @@ import (
 //	POST /_sim/faults/refuse-connect   {"n","message","body"} STOMP ERROR answering CONNECT
 //	POST /_sim/faults/refuse-subscribe {"n","message","body"} STOMP ERROR answering SUBSCRIBE
 //	POST /_sim/faults/tolerate-silence {"on"} keep clients that stop sending heart-beats
+//	POST /_sim/faults/ignore-disconnect {"on"} leave DISCONNECT unanswered
 //	POST /_sim/faults/clear            all faults off
 //	POST /_sim/paging                  {"pageCap","newestFirst"} getPolicyAlertsV2 paging
 //	POST /_sim/framing                 {"mode":"packed,split,eol"}

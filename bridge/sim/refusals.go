@@ -50,6 +50,15 @@ func (s *Server) IgnoreClientSilence(on bool) {
 	s.log.Info("fault: ignore client silence", "on", on)
 }
 
+// IgnoreDisconnect(true) leaves DISCONNECT frames unanswered: no RECEIPT, the
+// connection stays open until the client closes it, like a server that no longer
+// answers for the session (a client thawed after a long pause meets one). A client that
+// waits for the receipt waits for its own timeout.
+func (s *Server) IgnoreDisconnect(on bool) {
+	s.deaf.Store(on)
+	s.log.Info("fault: ignore DISCONNECT", "on", on)
+}
+
 // HandshakeTimes returns when each WebSocket handshake request arrived (refused or not;
 // the newest 100,000), oldest first.
 func (s *Server) HandshakeTimes() []time.Time {
@@ -100,6 +109,16 @@ func (s *Server) adminRefusalRoutes(post func(string, func([]byte) (any, error))
 	}
 	post("/_sim/faults/refuse-connect", refusal(s.RefuseConnect))
 	post("/_sim/faults/refuse-subscribe", refusal(s.RefuseSubscribe))
+	post("/_sim/faults/ignore-disconnect", func(b []byte) (any, error) {
+		in := struct {
+			On bool `json:"on"`
+		}{On: true}
+		err := decodeOptional(b, &in)
+		if err == nil {
+			s.IgnoreDisconnect(in.On)
+		}
+		return in, err
+	})
 	post("/_sim/faults/tolerate-silence", func(b []byte) (any, error) {
 		in := struct {
 			On bool `json:"on"`

@@ -55,3 +55,18 @@ func TestIgnoreClientSilence(t *testing.T) {
 		t.Fatalf("silent client dropped although tolerated: %d connections", n)
 	}
 }
+
+// With IgnoreDisconnect a DISCONNECT gets no RECEIPT and the connection stays open.
+func TestIgnoreDisconnect(t *testing.T) {
+	s := start(t, Config{})
+	s.IgnoreDisconnect(true)
+	c := subscribed(t, s)
+	c.send(frame.New(frame.DISCONNECT, frame.Receipt, "bye"))
+	c.wait = 300 * time.Millisecond
+	if f, err := c.next(); err == nil {
+		t.Fatalf("DISCONNECT answered with %s", f.Command)
+	}
+	if n := s.Stats().Connections; n != 1 {
+		t.Fatalf("%d connections; want the ignored one still open", n)
+	}
+}

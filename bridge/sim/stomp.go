@@ -90,7 +90,9 @@ func (c *conn) handle(f *frame.Frame) bool {
 			c.s.endSpans(sp)
 		}
 	case frame.DISCONNECT:
-		c.receipt(f, true)
+		if !c.s.deaf.Load() {
+			c.receipt(f, true)
+		}
 		return true
 	}
 	c.receipt(f, false)
