@@ -19,6 +19,11 @@ type feedMetrics struct {
 	messages    prometheus.Counter
 }
 
+// RegisterFeedMetrics registers the feed's metrics with reg now, every known label value
+// at 0, before a Subscriber exists (one created later shares them): a scrape taken while
+// the org is still being discovered already has them.
+func RegisterFeedMetrics(reg prometheus.Registerer) { newFeedMetrics(reg) }
+
 func newFeedMetrics(reg prometheus.Registerer) *feedMetrics {
 	m := &feedMetrics{
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{

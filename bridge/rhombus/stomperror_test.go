@@ -129,7 +129,35 @@ func TestEscapeBody(t *testing.T) {
 // label value, at 0, before anything happened (so increase() sees the first one).
 func TestFeedMetricsExistFromStart(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	newFeedMetrics(reg)
+	RegisterFeedMetrics(reg)
+	labels := gatherLabels(t, reg)
+	check := func(name string, want []string) {
+		for _, v := range want {
+			got, ok := labels[name][v]
+			if !ok || got != 0 {
+				t.Errorf("%s{%s}: present %v, value %v; want present at 0", name, v, ok, got)
+			}
+		}
+	}
+	causes := make([]string, len(knownCauses))
+	for i, c := range knownCauses {
+		causes[i] = string(c)
+	}
+	check("rhombus_bridge_ws_disconnects_total", causes)
+	check("rhombus_bridge_ws_handshake_failures_total", []string{"401", "403", "429", "503"})
+	sub, err := NewSubscriber(FeedConfig{WSURL: "ws://127.0.0.1:1/websocket", APIKey: "k", Org: "O", Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.m.disconnects.WithLabelValues(string(CauseDial)).Inc()
+	if got := gatherLabels(t, reg)["rhombus_bridge_ws_disconnects_total"][string(CauseDial)]; got != 1 {
+		t.Fatalf("the Subscriber does not share the metrics registered before it: %v", got)
+	}
+}
+
+// gatherLabels is metric name → label value → value (single-label metrics).
+func gatherLabels(t *testing.T, reg *prometheus.Registry) map[string]map[string]float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -145,20 +173,7 @@ func TestFeedMetricsExistFromStart(t *testing.T) {
 			}
 		}
 	}
-	check := func(name string, want []string) {
-		for _, v := range want {
-			got, ok := labels[name][v]
-			if !ok || got != 0 {
-				t.Errorf("%s{%s}: present %v, value %v; want present at 0", name, v, ok, got)
-			}
-		}
-	}
-	causes := make([]string, len(knownCauses))
-	for i, c := range knownCauses {
-		causes[i] = string(c)
-	}
-	check("rhombus_bridge_ws_disconnects_total", causes)
-	check("rhombus_bridge_ws_handshake_failures_total", []string{"401", "403", "429", "503"})
+	return labels
 }
 
 func value(m *dto.Metric) float64 {
