@@ -88,15 +88,17 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 	info := SubscribeInfo{}
 	for attempt := 1; ; attempt++ {
 		info.Attempt = attempt
-		accepted, cause := s.once(ctx, h, info)
+		accepted, lastAlive, cause := s.once(ctx, h, info)
 		if ctx.Err() != nil {
+			s.setSubscribed(false)
 			return nil
 		}
 		info.PrevCause, info.PrevDisconnect = cause, time.Now()
 		wait, budget := p.next(accepted, cause, time.Now())
+		s.ended(cause, lastAlive, wait)
 		if budget {
 			s.log.Warn("reconnect budget spent; waiting before resubscribing",
-				"budget_per_minute", s.cfg.ReconnectBudget, "wait", wait.Round(time.Millisecond).String())
+				"budget_per_minute", s.cfg.ReconnectBudget, "retry_in", wait.Round(time.Millisecond).String())
 		}
 		if backoff.Sleep(ctx, wait) != nil {
 			return nil
@@ -105,18 +107,18 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 }
 
 // once runs one connection: connect, subscribe, serve. It returns whether the server
-// accepted the subscription, and why the connection ended.
-func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (accepted bool, cause error) {
+// accepted the subscription, when anything last arrived on it (zero if it was not
+// accepted) and why the connection ended.
+func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (accepted bool, lastAlive time.Time, cause error) {
 	s.mu.Lock()
 	s.st.Attempts++
 	s.mu.Unlock()
 	c, err := s.connect(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.ended(err, time.Time{})
 			h.Disconnected(err, time.Time{})
 		}
-		return false, err
+		return false, time.Time{}, err
 	}
 	accept := func() {
 		info.ConnectedAt, info.Heartbeat, info.Liveness = time.Now(), c.recv, c.window
@@ -124,17 +126,11 @@ func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (a
 		h.Subscribed(ctx, info)
 	}
 	accepted, cause = s.serve(ctx, c, h, accept)
-	lastAlive := c.ws.LastAlive()
-	if !accepted {
-		lastAlive = time.Time{}
-	}
-	if ctx.Err() != nil {
-		s.setSubscribed(false)
-	} else {
-		s.ended(cause, lastAlive)
+	if accepted {
+		lastAlive = c.ws.LastAlive()
 	}
 	h.Disconnected(cause, lastAlive)
-	return accepted, cause
+	return accepted, lastAlive, cause
 }
 
 // receiptGrace: a heart-beat counts as the server's acceptance of the SUBSCRIBE only this
