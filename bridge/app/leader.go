@@ -32,7 +32,9 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 	recDone := make(chan struct{})
 	go func() { defer close(recDone); _ = rec.Run(termCtx) }()
 	h := &feedHandler{a: a, rec: rec, rev: rev}
-	if err := a.sub.Run(leaderCtx, h); err != nil {
+	feedCtx, stopWatch := a.feedContext(leaderCtx)
+	defer stopWatch()
+	if err := a.sub.Run(feedCtx, h); err != nil {
 		a.log.Error("subscription ended", "error", err)
 	}
 	a.handOver(leaderCtx)
@@ -44,6 +46,24 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 		s.backfilledDone += b
 		s.recovery = nil
 	})
+}
+
+// feedContext is the subscription's context for one term. It ends with leaderCtx: on a
+// shutdown politely (the lease is still ours while the feed disconnects and the pipeline
+// drains); when leadership was lost or lapsed, /status stops saying leader at once and
+// the socket is abandoned (aborted, no DISCONNECT): a successor may already be
+// subscribed. The returned func releases it.
+func (a *App) feedContext(leaderCtx context.Context) (context.Context, func()) {
+	feedCtx, endFeed := context.WithCancelCause(context.WithoutCancel(leaderCtx))
+	stop := context.AfterFunc(leaderCtx, func() {
+		if a.runCtx.Err() != nil {
+			endFeed(context.Cause(a.runCtx))
+			return
+		}
+		a.update(func(s *state) { s.leader = false })
+		endFeed(fmt.Errorf("%w: leadership ended: %w", rhombus.ErrAbandon, context.Cause(leaderCtx)))
+	})
+	return feedCtx, func() { stop(); endFeed(nil) }
 }
 
 // beginRecovery starts the term's gap recovery from the shared watermark. It does not

@@ -20,6 +20,7 @@ func (a *App) openRhombus(ctx context.Context) error {
 		return err
 	}
 	a.rest = c
+	rhombus.RegisterFeedMetrics(a.reg) // exported from start, also while the org is discovered
 	if a.org = r.OrgUUID; a.org == "" {
 		if a.org, err = a.discoverOrg(ctx); err != nil {
 			return err

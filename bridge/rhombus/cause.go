@@ -26,6 +26,10 @@ const (
 	CauseShutdown  Cause = "shutdown"          // we ended it (context done)
 )
 
+// knownCauses are every Cause, for the metric's labels.
+var knownCauses = []Cause{CauseAbrupt, CauseClose, CauseStompErr, CauseHeartbeat, CauseRefused, CauseDial,
+	CauseConnect, CauseTooLarge, CauseShutdown}
+
 // DisconnectError is why one connection ended; Err is the underlying error.
 type DisconnectError struct {
 	Cause Cause

@@ -99,20 +99,28 @@ func TestHalfOpenDetected(t *testing.T) {
 	}
 }
 
-// Refused handshakes (503 twice) after a drop: counted by status, retried with backoff,
-// then subscribed again.
+// Refused handshakes (503 twice) after a drop: the first reconnect is immediate (the
+// dropped subscription had been accepted), the refusals are counted by status and retried
+// no sooner than 1 s apart, then the feed subscribes again.
 func TestRefusedHandshakesThenRecover(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	sub, rec, _, _ := runFeed(t, s, nil)
 	waitSimSubs(t, s, 1)
-	s.RefuseHandshakes(503, 3)
+	s.RefuseHandshakes(503, 2)
+	hs := len(s.HandshakeTimes())
 	s.DropConnections()
-	rec.waitFor(t, 15*time.Second, "resubscribe", func(r *recorder) bool { return len(r.subs) >= 2 })
+	rec.waitFor(t, 20*time.Second, "resubscribe", func(r *recorder) bool { return len(r.subs) >= 2 })
 	rec.mu.Lock()
 	causes := append([]error(nil), rec.causes...)
 	rec.mu.Unlock()
-	if len(causes) != 4 || CauseOf(causes[0]) != CauseAbrupt {
-		t.Fatalf("causes %v; want abrupt close then 3 refusals", causes)
+	if len(causes) != 3 || CauseOf(causes[0]) != CauseAbrupt {
+		t.Fatalf("causes %v; want abrupt close then 2 refusals", causes)
+	}
+	times := s.HandshakeTimes()[hs:]
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < time.Second {
+			t.Errorf("handshake %d came %v after a refused one; want ≥ 1 s", i, gap)
+		}
 	}
 	for _, c := range causes[1:] {
 		var he *HandshakeError
@@ -120,7 +128,7 @@ func TestRefusedHandshakesThenRecover(t *testing.T) {
 			t.Fatalf("cause %v; want HandshakeError 503", c)
 		}
 	}
-	if got := counterValue(t, sub.m.handshake.WithLabelValues("503")); got != 3 {
+	if got := counterValue(t, sub.m.handshake.WithLabelValues("503")); got != 2 {
 		t.Fatalf("handshake_failures_total{status=503} = %v", got)
 	}
 }
@@ -140,7 +148,7 @@ func BenchmarkResubscribe(b *testing.B) {
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
 			s := startSim(b, sim.Config{})
-			_, rec, _, stop := runFeed(b, s, func(c *FeedConfig) { c.HealthyAfter = time.Nanosecond })
+			_, rec, _, stop := runFeed(b, s, func(c *FeedConfig) { c.ReconnectBudget = 1 << 30 }) // measure, not budget
 			defer stop()
 			waitSimSubs(b, s, 1)
 			var d []time.Duration

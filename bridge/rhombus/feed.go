@@ -9,11 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/go-stomp/stomp/v3"
-	"github.com/go-stomp/stomp/v3/frame"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,9 +30,15 @@ type FeedConfig struct {
 	LivenessGrace    time.Duration // added to 2 × the server's heart-beat (default 500 ms)
 	PingInterval     time.Duration // WebSocket pings (default Heartbeat, else 10 s)
 
-	BackoffBase  time.Duration // reconnect backoff (default 100 ms)
-	BackoffMax   time.Duration // its cap (default 30 s)
-	HealthyAfter time.Duration // a subscription this old resets the backoff (default 5 s)
+	// Reconnect policy: after a subscription the server accepted, reconnect at once, at
+	// most ReconnectBudget times a minute (beyond it, wait with jitter). Failures to
+	// connect or subscribe back off with full jitter from BackoffBase to BackoffMax; a
+	// refusal (handshake answered with an HTTP error, STOMP ERROR before the subscription
+	// was accepted) backs off from RefusedBackoff (never sooner), doubling to BackoffMax.
+	BackoffBase     time.Duration // default 100 ms
+	BackoffMax      time.Duration // default 30 s
+	RefusedBackoff  time.Duration // default 1 s
+	ReconnectBudget int           // default 20 a minute
 
 	Dialer     *websocket.Dialer // default: proxy from environment, HandshakeTimeout
 	Logger     *slog.Logger
@@ -71,7 +74,10 @@ func (c *FeedConfig) validate() error {
 	def(&c.PingInterval, 10*time.Second)
 	def(&c.BackoffBase, 100*time.Millisecond)
 	def(&c.BackoffMax, 30*time.Second)
-	def(&c.HealthyAfter, 5*time.Second)
+	def(&c.RefusedBackoff, time.Second)
+	if c.ReconnectBudget <= 0 {
+		c.ReconnectBudget = 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -92,17 +98,6 @@ func Negotiate(cx, cy, sx, sy time.Duration) (send, recv time.Duration) {
 		recv = max(sx, cy)
 	}
 	return send, recv
-}
-
-// session is one live connection: WebSocket, STOMP and the subscription.
-type session struct {
-	ws       *WSConn
-	st       *stomp.Conn
-	sub      *stomp.Subscription
-	send     time.Duration // negotiated heart-beats
-	recv     time.Duration
-	window   time.Duration // liveness window
-	stompErr atomic.Bool   // the server sent an ERROR frame
 }
 
 // dial opens the WebSocket; a refused handshake is a *HandshakeError.
@@ -134,68 +129,6 @@ func (s *Subscriber) dial(ctx context.Context) (*websocket.Conn, error) {
 	return nil, &DisconnectError{Cause: CauseDial, Err: err}
 }
 
-// connect dials, runs the STOMP CONNECT, starts liveness and subscribes.
-func (s *Subscriber) connect(ctx context.Context) (*session, error) {
-	ws, err := s.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &session{ws: NewWSConn(ws, s.cfg.ReadLimit, s.cfg.ConnectTimeout)}
-	stop := context.AfterFunc(ctx, func() { _ = c.ws.Abort() })
-	defer stop()
-	if err := s.stompConnect(ctx, c); err != nil {
-		_ = c.ws.Abort()
-		if ctx.Err() != nil {
-			return nil, &DisconnectError{Cause: CauseShutdown, Err: ctx.Err()}
-		}
-		return nil, err
-	}
-	s.startLiveness(c)
-	sub, err := c.st.Subscribe("/topic/change/"+s.cfg.Org, stomp.AckAuto)
-	if err != nil {
-		_ = c.ws.Abort()
-		return nil, &DisconnectError{Cause: CauseConnect, Err: fmt.Errorf("subscribe: %w", err)}
-	}
-	c.sub = sub
-	return c, nil
-}
-
-func (s *Subscriber) stompConnect(ctx context.Context, c *session) error {
-	var sx, sy time.Duration
-	hb := s.cfg.Heartbeat
-	u, _ := url.Parse(s.cfg.WSURL)
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	defer cancel()
-	st, err := stomp.ConnectWithContext(cctx, c.ws,
-		stomp.ConnOpt.Host(u.Hostname()),
-		stomp.ConnOpt.AcceptVersion(stomp.V12),
-		stomp.ConnOpt.HeartBeat(hb, hb),
-		// go-stomp's own read timer ignores a 0 in the negotiation; push it out of the
-		// way (WSConn enforces the negotiated window) and let it send no earlier than
-		// the server asks (WSConn sends the client's heart-beats).
-		stomp.ConnOpt.HeartBeatError(24*time.Hour),
-		stomp.ConnOpt.DisconnectReceiptTimeout(2*time.Second),
-		stomp.ConnOpt.UnsubscribeReceiptTimeout(2*time.Second),
-		stomp.ConnOpt.ResponseHeaders(func(h *frame.Header) {
-			if v, ok := h.Contains(frame.HeartBeat); ok {
-				sx, sy, _ = frame.ParseHeartBeat(v)
-			}
-		}),
-		stomp.ConnOpt.Logger(stompLogger{log: s.log, stompErr: &c.stompErr}),
-	)
-	if err != nil {
-		var se stomp.Error
-		var sp *stomp.Error
-		if errors.As(err, &se) && se.Frame != nil || errors.As(err, &sp) && sp.Frame != nil {
-			return &DisconnectError{Cause: CauseStompErr, Err: fmt.Errorf("CONNECT answered with ERROR: %w", err)}
-		}
-		return &DisconnectError{Cause: CauseConnect, Err: err}
-	}
-	c.st = st
-	c.send, c.recv = Negotiate(hb, hb, sx, sy)
-	return nil
-}
-
 // startLiveness arms the read deadline and the client's heart-beats from the negotiated
 // intervals. Without server heart-beats, WebSocket pongs keep the connection alive.
 func (s *Subscriber) startLiveness(c *session) {
@@ -207,27 +140,4 @@ func (s *Subscriber) startLiveness(c *session) {
 	}
 	c.ws.SetLiveness(c.window, c.recv == 0)
 	c.ws.KeepAlive(c.send, ping)
-}
-
-// stompLogger routes go-stomp's logging to slog and notices a server ERROR frame (which
-// go-stomp reports only through its logger before closing the connection).
-type stompLogger struct {
-	log      *slog.Logger
-	stompErr *atomic.Bool
-}
-
-func (l stompLogger) Debugf(f string, v ...any) { l.log.Debug("stomp: " + fmt.Sprintf(f, v...)) }
-func (l stompLogger) Infof(f string, v ...any)  { l.log.Debug("stomp: " + fmt.Sprintf(f, v...)) }
-func (l stompLogger) Warningf(f string, v ...any) {
-	l.log.Debug("stomp: " + fmt.Sprintf(f, v...))
-}
-func (l stompLogger) Errorf(f string, v ...any) { l.Error(fmt.Sprintf(f, v...)) }
-func (l stompLogger) Debug(m string)            { l.log.Debug("stomp: " + m) }
-func (l stompLogger) Info(m string)             { l.log.Debug("stomp: " + m) }
-func (l stompLogger) Warning(m string)          { l.log.Debug("stomp: " + m) }
-func (l stompLogger) Error(m string) {
-	if strings.Contains(m, "received ERROR") {
-		l.stompErr.Store(true)
-	}
-	l.log.Debug("stomp: " + m)
 }

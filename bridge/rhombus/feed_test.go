@@ -66,32 +66,33 @@ func TestFramingModes(t *testing.T) {
 	}
 }
 
-// A wrong API key: a *HandshakeError naming 401 and the body, counted, and attempts spaced
-// by backoff (a hot loop would make thousands in the window).
+// A wrong API key: a *HandshakeError naming 401 and the body, counted, and attempts no
+// sooner than 1 s apart (RefusedBackoff; the old policy retried after 77 ms).
 func TestWrongKeyBacksOff(t *testing.T) {
 	s := startSim(t, sim.Config{})
-	sub, rec, _, stop := runFeed(t, s, func(c *FeedConfig) {
-		c.APIKey = "wrong"
-		c.BackoffBase, c.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
-	})
-	const window = 3 * time.Second
-	time.Sleep(window) // the observation window itself, not synchronisation
+	sub, rec, _, stop := runFeed(t, s, func(c *FeedConfig) { c.APIKey, c.BackoffMax = "wrong", 30*time.Second })
+	rec.waitFor(t, 20*time.Second, "three refusals", func(r *recorder) bool { return len(r.causes) >= 3 })
 	stop()
-	n := s.Stats().Unauthorized
-	// Ceilings 100, 200, 400, 400 ms… with full jitter (mean delay 200 ms once capped):
-	// about 17 in 3 s, standard deviation about 3. A fixed retry every 85 ms or less, or
-	// a hot loop, makes more than 35.
-	if n < 3 || n > 35 {
-		t.Fatalf("%d handshakes in %s; want backoff-spaced attempts (3..35)", n, window)
+	times := s.HandshakeTimes()
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < time.Second {
+			t.Fatalf("handshake %d came %v after the refused one before it; want ≥ 1 s", i, gap)
+		}
+	}
+	// Delays are drawn from [1,2), [2,4), [4,8) s: the third refusal comes 3 s after the
+	// first at the earliest.
+	if d := times[2].Sub(times[0]); d < 3*time.Second {
+		t.Fatalf("third handshake %v after the first; want ≥ 3 s (doubling backoff)", d)
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var he *HandshakeError
-	if len(rec.causes) < 3 || !errors.As(rec.causes[0], &he) || he.Status != 401 || !strings.Contains(he.Body, "Unauthorized") {
+	if !errors.As(rec.causes[0], &he) || he.Status != 401 || !strings.Contains(he.Body, "Unauthorized") {
 		t.Fatalf("want *HandshakeError 401 with the body, got %v", rec.causes)
 	}
 	// The simulator counts a 401 when it writes it; the client when it reads it. Cancelling
 	// can fall between the two for the very last attempt, and only for that one.
+	n := s.Stats().Unauthorized
 	if got := int(counterValue(t, sub.m.handshake.WithLabelValues("401"))); got != n && got != n-1 {
 		t.Fatalf("handshake failures metric %d, simulator saw %d", got, n)
 	}

@@ -102,7 +102,7 @@ func TestHandshakeAndConnectFrames(t *testing.T) {
 func TestZeroHeartbeatNotTimedOut(t *testing.T) {
 	s := startSim(t, sim.Config{Heartbeat: 200 * time.Millisecond})
 	_, rec, _, _ := runFeed(t, s, func(c *FeedConfig) { c.Heartbeat = 0; c.PingInterval = 100 * time.Millisecond })
-	waitSimSubs(t, s, 1)
+	rec.waitFor(t, 10*time.Second, "the subscription", func(r *recorder) bool { return len(r.subs) == 1 })
 	rec.mu.Lock()
 	info := rec.subs[0]
 	rec.mu.Unlock()

@@ -6,6 +6,10 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/internal/promreg"
 )
 
+// knownHandshakeStatuses are the statuses a refused handshake is expected to carry
+// (others are counted too, from their first occurrence).
+var knownHandshakeStatuses = []string{"400", "401", "403", "404", "429", "500", "502", "503", "504"}
+
 // feedMetrics are the live feed's metrics.
 type feedMetrics struct {
 	disconnects *prometheus.CounterVec
@@ -14,6 +18,11 @@ type feedMetrics struct {
 	handshake   *prometheus.CounterVec
 	messages    prometheus.Counter
 }
+
+// RegisterFeedMetrics registers the feed's metrics with reg now, every known label value
+// at 0, before a Subscriber exists (one created later shares them): a scrape taken while
+// the org is still being discovered already has them.
+func RegisterFeedMetrics(reg prometheus.Registerer) { newFeedMetrics(reg) }
 
 func newFeedMetrics(reg prometheus.Registerer) *feedMetrics {
 	m := &feedMetrics{
@@ -43,5 +52,11 @@ func newFeedMetrics(reg prometheus.Registerer) *feedMetrics {
 	m.subscribed = promreg.MustReuse(reg, m.subscribed)
 	m.handshake = promreg.MustReuse(reg, m.handshake)
 	m.messages = promreg.MustReuse(reg, m.messages)
+	for _, c := range knownCauses { // every known label value exists from the start
+		m.disconnects.WithLabelValues(string(c))
+	}
+	for _, st := range knownHandshakeStatuses {
+		m.handshake.WithLabelValues(st)
+	}
 	return m
 }

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-func (s *Subscriber) subscribed(info SubscribeInfo, again bool) {
+// subscribed records, counts and logs a subscription the server accepted.
+func (s *Subscriber) subscribed(info SubscribeInfo) {
+	again := info.PrevCause != nil
 	s.mu.Lock()
 	s.st.Subscribed = true
 	s.st.SubscribedAt = info.ConnectedAt
@@ -32,8 +34,9 @@ func (s *Subscriber) setSubscribed(on bool) {
 	}
 }
 
-// ended records, counts and logs (once) why a connection ended or failed.
-func (s *Subscriber) ended(err error, lastAlive time.Time) {
+// ended records, counts and logs (once) why a connection ended or failed, and when the
+// next attempt comes (retryIn from now).
+func (s *Subscriber) ended(err error, lastAlive time.Time, retryIn time.Duration) {
 	cause := CauseOf(err)
 	s.mu.Lock()
 	wasUp := s.st.Subscribed
@@ -42,14 +45,25 @@ func (s *Subscriber) ended(err error, lastAlive time.Time) {
 	s.mu.Unlock()
 	s.m.subscribed.Set(0)
 	s.m.disconnects.WithLabelValues(string(cause)).Inc()
+	retry := retryIn.Round(time.Millisecond).String()
 	var he *HandshakeError
 	if errors.As(err, &he) {
 		s.m.handshake.WithLabelValues(he.StatusLabel()).Inc()
 		s.log.Error("rhombus refused the websocket handshake; retrying with backoff",
-			"cause", string(cause), "status", he.Status, "body", he.Body)
+			"cause", string(cause), "status", he.Status, "body", he.Body, "retry_in", retry)
 		return
 	}
-	attrs := []any{"cause", string(cause), "error", err.Error()}
+	var se *StompError
+	if errors.As(err, &se) {
+		attrs := []any{"cause", string(cause), "message", se.Message, "body", se.Body, "retry_in", retry}
+		if se.During != "" {
+			s.log.Error("rhombus answered "+se.During+" with a STOMP ERROR frame; retrying with backoff", attrs...)
+		} else {
+			s.log.Warn("rhombus sent a STOMP ERROR frame; subscription lost; resubscribing", attrs...)
+		}
+		return
+	}
+	attrs := []any{"cause", string(cause), "error", err.Error(), "retry_in", retry}
 	if !lastAlive.IsZero() {
 		attrs = append(attrs, "silent_for", time.Since(lastAlive).Round(time.Millisecond).String())
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-stomp/stomp/v3/frame"
+
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 )
 
@@ -14,7 +16,9 @@ import (
 // from the one that drains the subscription) and must not block: Message in particular
 // must hand the body on (to a bounded buffer) at once, or the socket stalls.
 type Handler interface {
-	// Subscribed: a SUBSCRIBE was sent on a fresh connection; events arrive from now on.
+	// Subscribed: the server accepted a SUBSCRIBE on a fresh connection (its RECEIPT, or
+	// where it sends none, the first MESSAGE or heart-beat after it); events arrive from
+	// now on.
 	Subscribed(ctx context.Context, info SubscribeInfo)
 	// Message: one MESSAGE body, received at at. The body is not reused.
 	Message(body []byte, at time.Time)
@@ -26,7 +30,7 @@ type Handler interface {
 // SubscribeInfo describes one subscription.
 type SubscribeInfo struct {
 	Attempt        int           // connection attempts since Run started, this one included
-	ConnectedAt    time.Time     // when the SUBSCRIBE was sent
+	ConnectedAt    time.Time     // when the server accepted the SUBSCRIBE
 	Heartbeat      time.Duration // negotiated server → client heart-beat (0: none)
 	Liveness       time.Duration // silence longer than this ends the connection
 	PrevCause      error         // why the previous subscription ended (nil: first)
@@ -70,102 +74,168 @@ func (s *Subscriber) State() State {
 	return s.st
 }
 
-// Run subscribes and resubscribes until ctx ends, then disconnects and returns nil. The
-// first reconnect after a healthy subscription (one that lasted HealthyAfter) is
-// immediate; further attempts back off with full jitter up to BackoffMax. It never gives
-// up.
+// Run subscribes and resubscribes until ctx ends, then returns nil. It never gives up.
+// After a subscription the server had accepted, it reconnects at once (within the
+// reconnect budget); failures to connect or subscribe back off (see FeedConfig).
+//
+// How the subscription ends with ctx depends on why ctx ended. On a shutdown it
+// disconnects politely: DISCONNECT, its RECEIPT awaited for at most 2 s. When ctx was
+// cancelled with a cause wrapping ErrAbandon (context.WithCancelCause: leadership was
+// lost or lapsed, another replica may already be subscribed) it aborts the socket at
+// once.
 func (s *Subscriber) Run(ctx context.Context, h Handler) error {
-	b := backoff.Backoff{Base: s.cfg.BackoffBase, Max: s.cfg.BackoffMax}
-	var prev error
-	var prevAt time.Time
-	failures := 0 // attempts since the last healthy subscription
-	for attempt := 1; ctx.Err() == nil; attempt++ {
-		if failures > 0 && backoff.Sleep(ctx, b.Next()) != nil {
-			break
-		}
-		healthy, cause := s.once(ctx, h, SubscribeInfo{Attempt: attempt, PrevCause: prev, PrevDisconnect: prevAt})
+	p := newReconnectPolicy(s.cfg)
+	info := SubscribeInfo{}
+	for attempt := 1; ; attempt++ {
+		info.Attempt = attempt
+		accepted, lastAlive, cause := s.once(ctx, h, info)
 		if ctx.Err() != nil {
-			break
+			s.setSubscribed(false)
+			return nil
 		}
-		prev, prevAt = cause, time.Now()
-		if healthy {
-			failures = 0
-			b.Reset()
-		} else {
-			failures++
+		info.PrevCause, info.PrevDisconnect = cause, time.Now()
+		wait, budget := p.next(accepted, cause, time.Now())
+		s.ended(cause, lastAlive, wait)
+		if budget {
+			s.log.Warn("reconnect budget spent; waiting before resubscribing",
+				"budget_per_minute", s.cfg.ReconnectBudget, "retry_in", wait.Round(time.Millisecond).String())
+		}
+		if backoff.Sleep(ctx, wait) != nil {
+			return nil
 		}
 	}
-	return nil
 }
 
-// once runs one connection: connect, subscribe, drain. It returns whether the
-// subscription lasted long enough to count as healthy, and why it ended.
-func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (healthy bool, cause error) {
+// once runs one connection: connect, subscribe, serve. It returns whether the server
+// accepted the subscription, when anything last arrived on it (zero if it was not
+// accepted) and why the connection ended.
+func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (accepted bool, lastAlive time.Time, cause error) {
 	s.mu.Lock()
 	s.st.Attempts++
 	s.mu.Unlock()
 	c, err := s.connect(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.ended(err, time.Time{})
 			h.Disconnected(err, time.Time{})
 		}
-		return false, err
+		return false, time.Time{}, err
 	}
-	info.ConnectedAt, info.Heartbeat, info.Liveness = time.Now(), c.recv, c.window
-	s.subscribed(info, info.PrevCause != nil)
-	h.Subscribed(ctx, info)
-	cause = s.drain(ctx, c, h)
-	if ctx.Err() != nil {
-		s.setSubscribed(false)
-	} else {
-		s.ended(cause, c.ws.LastAlive())
+	accept := func() {
+		info.ConnectedAt, info.Heartbeat, info.Liveness = time.Now(), c.recv, c.window
+		s.subscribed(info)
+		h.Subscribed(ctx, info)
 	}
-	h.Disconnected(cause, c.ws.LastAlive())
-	return time.Since(info.ConnectedAt) >= s.cfg.HealthyAfter, cause
+	accepted, cause = s.serve(ctx, c, h, accept)
+	if accepted {
+		lastAlive = c.ws.LastAlive()
+	}
+	h.Disconnected(cause, lastAlive)
+	return accepted, lastAlive, cause
 }
 
-// drain hands every MESSAGE to h until the subscription ends, and returns why it ended.
-// When ctx ends it disconnects politely (bounded) and keeps draining until go-stomp is done.
-func (s *Subscriber) drain(ctx context.Context, c *session, h Handler) error {
+// receiptGrace: a heart-beat counts as the server's acceptance of the SUBSCRIBE only this
+// long after it was sent (a server that answers neither RECEIPT nor ERROR by then and
+// keeps beating has taken it); earlier ones may predate the server reading it.
+const receiptGrace = time.Second
+
+// serve reads the connection until it ends: it calls accept once the server accepted
+// the SUBSCRIBE and hands every MESSAGE to h. It returns whether the subscription was
+// accepted and why the connection ended.
+func (s *Subscriber) serve(ctx context.Context, c *session, h Handler, accept func()) (accepted bool, cause error) {
+	end := s.watchContext(ctx, c)
+	defer end()
+	take := func() {
+		if !accepted {
+			accepted = true
+			accept()
+		}
+	}
+	for {
+		f, err := c.rd.Read()
+		switch {
+		case err != nil:
+			return accepted, s.causeOf(ctx, c, err)
+		case f == nil: // heart-beat
+			if time.Since(c.subAt) >= receiptGrace {
+				take()
+			}
+		case f.Command == frame.RECEIPT:
+			switch f.Header.Get(frame.ReceiptId) {
+			case subscribeReceipt:
+				take()
+			case disconnectReceipt:
+				_ = c.ws.Close()
+			}
+		case f.Command == frame.MESSAGE:
+			take()
+			if f.Header.Get(frame.Subscription) == subscriptionID {
+				s.message(h, f.Body)
+			}
+		case f.Command == frame.ERROR:
+			during := ""
+			if !accepted {
+				during = frame.SUBSCRIBE
+			}
+			_ = c.ws.Abort()
+			return accepted, &DisconnectError{Cause: CauseStompErr, Err: newStompError(f, during)}
+		}
+	}
+}
+
+func (s *Subscriber) message(h Handler, body []byte) {
+	now := time.Now()
+	s.m.messages.Inc()
+	s.mu.Lock()
+	s.st.LastEvent = now
+	s.mu.Unlock()
+	h.Message(body, now)
+}
+
+// disconnectWait bounds the wait for the RECEIPT of a polite DISCONNECT.
+const disconnectWait = 2 * time.Second
+
+// ErrAbandon, wrapped in the cause of Run's context, makes Run abort the socket at once
+// instead of disconnecting politely: the subscription is abandoned, not shut down.
+var ErrAbandon = errors.New("rhombus: subscription abandoned")
+
+// watchContext ends the connection when ctx ends: at once when its cause wraps
+// ErrAbandon, else politely (see Run). The returned func stops watching and releases the
+// connection.
+func (s *Subscriber) watchContext(ctx context.Context, c *session) func() {
+	var timer *time.Timer
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		_ = c.st.Disconnect()
-		_ = c.ws.Close()
-	})
-	var last error
-	for msg := range c.sub.C {
-		if msg.Err != nil {
-			last = msg.Err
-			continue
+		if errors.Is(context.Cause(ctx), ErrAbandon) {
+			_ = c.ws.Abort()
+			return
 		}
-		now := time.Now()
-		s.m.messages.Inc()
-		s.mu.Lock()
-		s.st.LastEvent = now
-		s.mu.Unlock()
-		h.Message(msg.Body, now)
+		timer = time.AfterFunc(disconnectWait, func() { _ = c.ws.Close() })
+		if c.write(frame.New(frame.DISCONNECT, frame.Receipt, disconnectReceipt)) != nil {
+			_ = c.ws.Close()
+		}
+	})
+	return func() {
+		if !stop() {
+			<-done
+			if timer != nil {
+				timer.Stop()
+			}
+		}
+		_ = c.ws.Abort() // the connection has ended already; make sure KeepAlive has stopped
 	}
-	if !stop() {
-		<-done
-	}
-	_ = c.ws.Abort() // go-stomp has closed it already; make sure KeepAlive has stopped
-	return s.causeOf(ctx, c, last)
 }
 
-// causeOf decides why a subscription ended: our shutdown, a server ERROR frame, or what
-// the WebSocket saw (close frame, abrupt close, silence).
-func (s *Subscriber) causeOf(ctx context.Context, c *session, last error) error {
+// causeOf decides why a connection ended: our shutdown, or what the WebSocket saw
+// (close frame, abrupt close, silence, an oversized frame).
+func (s *Subscriber) causeOf(ctx context.Context, c *session, readErr error) error {
 	switch e := c.ws.Err(); {
 	case ctx.Err() != nil:
 		return &DisconnectError{Cause: CauseShutdown, Err: ctx.Err()}
-	case c.stompErr.Load():
-		return &DisconnectError{Cause: CauseStompErr, Err: last}
 	case e != nil && e.Cause != CauseShutdown:
 		return e
-	case last != nil:
-		return &DisconnectError{Cause: CauseAbrupt, Err: last}
+	case readErr != nil:
+		return &DisconnectError{Cause: CauseAbrupt, Err: readErr}
 	}
-	return &DisconnectError{Cause: CauseAbrupt, Err: errors.New("subscription ended")}
+	return &DisconnectError{Cause: CauseAbrupt, Err: errors.New("connection ended")}
 }

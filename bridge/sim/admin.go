@@ -16,6 +16,8 @@ import (
 //	GET  /_sim/alerts                  []Alert, creation order
 //	GET  /_sim/calls                   []Call
 //	GET  /_sim/subscribes              []time.Time of accepted SUBSCRIBEs
+//	GET  /_sim/handshakes              []time.Time of WebSocket handshake requests
+//	GET  /_sim/connects                []time.Time of STOMP CONNECT frames
 //	GET  /_sim/subscriptions           {"subscriptions":[]Subscription,"longestOverlapMs"}
 //	POST /_sim/alerts                  Alert (zero fields filled) → the created Alert
 //	POST /_sim/emit                    raw payload → {"reached": n}
@@ -29,6 +31,10 @@ import (
 //	POST /_sim/faults/refuse           {"status","n"} refuse handshakes
 //	POST /_sim/faults/rest429          {"n","retryAfterMs"}
 //	POST /_sim/faults/rest5xx          {"n","status"}
+//	POST /_sim/faults/refuse-connect   {"n","message","body"} STOMP ERROR answering CONNECT
+//	POST /_sim/faults/refuse-subscribe {"n","message","body"} STOMP ERROR answering SUBSCRIBE
+//	POST /_sim/faults/tolerate-silence {"on"} keep clients that stop sending heart-beats
+//	POST /_sim/faults/ignore-disconnect {"on"} leave DISCONNECT unanswered
 //	POST /_sim/faults/clear            all faults off
 //	POST /_sim/paging                  {"pageCap","newestFirst"} getPolicyAlertsV2 paging
 //	POST /_sim/framing                 {"mode":"packed,split,eol"}
@@ -42,6 +48,8 @@ func (s *Server) adminRoutes() {
 	get("/_sim/alerts", func() any { return s.Alerts() })
 	get("/_sim/calls", func() any { return s.Calls() })
 	get("/_sim/subscribes", func() any { return s.SubscribeTimes() })
+	get("/_sim/handshakes", func() any { return s.HandshakeTimes() })
+	get("/_sim/connects", func() any { return s.ConnectTimes() })
 	get("/_sim/subscriptions", func() any {
 		return map[string]any{"subscriptions": s.Subscriptions(), "longestOverlapMs": s.LongestOverlap().Milliseconds()}
 	})
@@ -64,6 +72,7 @@ func (s *Server) adminRoutes() {
 	post("/_sim/generator/stop", func([]byte) (any, error) { return map[string]int{"stopped": s.StopGenerators()}, nil })
 	s.adminFaultRoutes(post)
 	s.adminSwitchRoutes(post)
+	s.adminRefusalRoutes(post)
 	s.adminModeRoutes(post)
 	post("/_sim/webhooks/delivery", func(b []byte) (any, error) {
 		var in struct {

@@ -82,6 +82,7 @@ func (s *Server) admitHandshake(r *http.Request) (int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.handshakes++
+	s.st.handshakeAt = appendBounded(s.st.handshakeAt, time.Now())
 	s.notifyLocked()
 	if s.faults.refuseStatus != 0 && takeFault(&s.faults.refuseN) {
 		s.st.refused++

@@ -12,7 +12,8 @@
 //     the event generator and read statistics.
 //
 // Fault switches (DropConnections, CloseFrame, SendError, GoSilent, RefuseHandshakes,
-// REST429, REST5xx) and framing modes (frames packed several to a WebSocket message, split
+// RefuseConnect and RefuseSubscribe (STOMP ERROR with a body), IgnoreClientSilence,
+// IgnoreDisconnect, REST429, REST5xx) and framing modes (frames packed several to a WebSocket message, split
 // across messages, preceded by EOLs) exercise a client's failure paths. Alerts created with
 // CreateAlert or by the Generator are kept in the REST history whether or not they could be
 // emitted live, like real Rhombus, which does not replay what a disconnected client missed.

@@ -13,6 +13,8 @@ type faults struct {
 	retryAfter   time.Duration
 	rest5xxN     int
 	rest5xxCode  int
+	connectErr   stompRefusal // ERROR frames answering CONNECT
+	subscribeErr stompRefusal // ERROR frames answering SUBSCRIBE
 }
 
 // stats are the counters behind Stats; guarded by Server.mu.
@@ -25,6 +27,8 @@ type stats struct {
 	emitted      int64
 	suppressed   int64
 	dropped      int // connections dropped as slow consumers
+	handshakeAt  []time.Time
+	connectAt    []time.Time
 }
 
 // Stats is a snapshot of the simulator's counters.
@@ -181,7 +185,8 @@ func (s *Server) REST5xxStatus(n, status int) {
 	s.log.Info("fault: rest 5xx", "n", n, "status", status)
 }
 
-// ClearFaults turns off refused handshakes and REST faults, and un-silences connections.
+// ClearFaults turns off refused handshakes, refused CONNECTs and SUBSCRIBEs and REST
+// faults, and un-silences connections.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	s.faults = faults{}

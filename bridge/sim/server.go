@@ -106,6 +106,8 @@ type Server struct {
 	msgID       atomic.Uint64
 	sent        atomic.Int64 // MESSAGE frames written to sockets
 	silentPongs atomic.Bool
+	tolerant    atomic.Bool // ignore silent clients (IgnoreClientSilence)
+	deaf        atomic.Bool // leave DISCONNECT unanswered (IgnoreDisconnect)
 
 	mu       sync.Mutex
 	closed   bool

@@ -39,6 +39,9 @@ func (c *conn) readWindow() time.Duration {
 	if !c.connected {
 		return connectTimeout
 	}
+	if c.s.tolerant.Load() {
+		return 0
+	}
 	return 2 * c.recvEvery
 }
 
@@ -87,7 +90,9 @@ func (c *conn) handle(f *frame.Frame) bool {
 			c.s.endSpans(sp)
 		}
 	case frame.DISCONNECT:
-		c.receipt(f, true)
+		if !c.s.deaf.Load() {
+			c.receipt(f, true)
+		}
 		return true
 	}
 	c.receipt(f, false)
@@ -106,6 +111,11 @@ func (c *conn) receipt(f *frame.Frame, closeAfter bool) {
 }
 
 func (c *conn) onConnect(f *frame.Frame) bool {
+	c.s.recordConnect()
+	if msg, body, ok := c.s.takeRefusal(func(f *faults) *stompRefusal { return &f.connectErr }); ok {
+		c.sendError(msg, body)
+		return true
+	}
 	c.mu.Lock()
 	already := c.connected
 	c.mu.Unlock()
@@ -170,6 +180,10 @@ func (c *conn) onSubscribe(f *frame.Frame) bool {
 	}
 	if dest != c.s.topic() {
 		c.sendError("access denied", "cannot subscribe to "+dest)
+		return true
+	}
+	if msg, body, ok := c.s.takeRefusal(func(f *faults) *stompRefusal { return &f.subscribeErr }); ok {
+		c.sendError(msg, body)
 		return true
 	}
 	sp := &Subscription{Conn: c.id, ID: id, Remote: c.remote, UserAgent: c.userAgent, Start: time.Now()}
