@@ -28,6 +28,9 @@ type Rhombus struct {
 	AuthScheme     string
 	PartnerOrgUUID string
 	OrgUUID        string
+	// Orgs and OrgsFile turn on many organisations (partner mode); see orgs.go.
+	Orgs     []string
+	OrgsFile string
 	WSURL          string
 	APIURL         string
 	Heartbeat      time.Duration
@@ -94,7 +97,8 @@ type Kafka struct {
 type Webhook struct {
 	Addr        string
 	Path        string
-	Secrets     []string // empty: receiver off
+	Secrets     []string // empty: receiver off (single org)
+	SecretsFile string   // many organisations: per-org secrets (see orgs.go)
 	MaxBytes    int64
 	AckTimeout  time.Duration
 	Concurrency int
@@ -149,7 +153,7 @@ func (b Bridge) Enabled(sink string) bool {
 }
 
 // WebhookOn reports whether the webhook receiver runs (a secret is configured).
-func (w Webhook) WebhookOn() bool { return len(w.Secrets) > 0 }
+func (w Webhook) WebhookOn() bool { return len(w.Secrets) > 0 || w.SecretsFile != "" }
 
 func hostname() string {
 	h, err := os.Hostname()

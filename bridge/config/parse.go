@@ -36,6 +36,8 @@ func parseRhombus(r raw, mode Mode, p *problems) Rhombus {
 		AuthScheme:     oneOf(p, "RHOMBUS_AUTH_SCHEME", r.AuthScheme, "api-token", "partner-api-token"),
 		PartnerOrgUUID: strings.TrimSpace(r.PartnerOrgUUID),
 		OrgUUID:        strings.TrimSpace(r.OrgUUID),
+		Orgs:           orgList(p, r.Orgs),
+		OrgsFile:       strings.TrimSpace(r.OrgsFile),
 		WSURL:          urlOf(p, "RHOMBUS_WS_URL", r.WSURL, "ws", "wss"),
 		APIURL:         strings.TrimRight(urlOf(p, "RHOMBUS_API_URL", r.APIURL, "http", "https"), "/"),
 		Heartbeat:      durationIn(p, "RHOMBUS_HEARTBEAT", r.Heartbeat, 100*time.Millisecond, MaxTimeout),
@@ -46,7 +48,9 @@ func parseRhombus(r raw, mode Mode, p *problems) Rhombus {
 	if c.APIKey == "" && mode == ModeRun {
 		p.add("RHOMBUS_API_KEY", "required (set it to the Rhombus API token)")
 	}
-	if c.AuthScheme == "partner-api-token" && c.PartnerOrgUUID == "" {
+	if c.MultiOrg() {
+		checkMultiOrg(c, p)
+	} else if c.AuthScheme == "partner-api-token" && c.PartnerOrgUUID == "" {
 		p.add("RHOMBUS_PARTNER_ORG_UUID", "required with RHOMBUS_AUTH_SCHEME=partner-api-token")
 	}
 	return c
@@ -132,6 +136,7 @@ func parseWebhook(r raw, p *problems) Webhook {
 		Addr:        addr(p, "WEBHOOK_ADDR", r.WebhookAddr),
 		Path:        r.WebhookPath,
 		Secrets:     webhookSecrets(p, r.WebhookSecret),
+		SecretsFile: strings.TrimSpace(r.WebhookSecretsFile),
 		MaxBytes:    int64(integerIn(p, "WEBHOOK_MAX_BYTES", r.WebhookMaxBytes, 1, MaxWebhookBytes, whyWebhookBytes)),
 		AckTimeout:  durationIn(p, "WEBHOOK_ACK_TIMEOUT", r.WebhookTimeout, 10*time.Millisecond, MaxTimeout),
 		Concurrency: integerIn(p, "WEBHOOK_CONCURRENCY", r.WebhookConcurrency, 1, MaxWebhookConcurrency, whyConcurrency),
@@ -199,6 +204,7 @@ func crossCheck(c *Config, r raw, p *problems) {
 	if c.NATS.DuplicateWindow > 0 && c.Bridge.LeaseTTL > 0 && c.Bridge.LeaseTTL > c.NATS.DuplicateWindow {
 		p.add("BRIDGE_LEASE_TTL", "must not exceed NATS_DUPLICATE_WINDOW (%s)", r.NATSDuplicateWindow)
 	}
+	crossCheckOrgs(c, p)
 }
 
 func sinkList(p *problems, s string) []string {

@@ -9,6 +9,8 @@ type raw struct {
 	AuthScheme      string `envconfig:"RHOMBUS_AUTH_SCHEME" default:"api-token" desc:"api-token or partner-api-token"`
 	PartnerOrgUUID  string `envconfig:"RHOMBUS_PARTNER_ORG_UUID" desc:"partner tokens: the client org (x-auth-org)"`
 	OrgUUID         string `envconfig:"RHOMBUS_ORG_UUID" desc:"org to subscribe to; empty: discovered with getOrgV2"`
+	Orgs            string `envconfig:"RHOMBUS_ORGS" desc:"many organisations: comma list of org uuids"`
+	OrgsFile        string `envconfig:"RHOMBUS_ORGS_FILE" desc:"many organisations: file of lines ORG_UUID [API_KEY], re-read on change"`
 	WSURL           string `envconfig:"RHOMBUS_WS_URL" default:"wss://ws.rhombussystems.com:8443/websocket" secret:"userinfo"`
 	APIURL          string `envconfig:"RHOMBUS_API_URL" default:"https://api2.rhombussystems.com" secret:"userinfo"`
 	Heartbeat       string `envconfig:"RHOMBUS_HEARTBEAT" default:"10s"`
@@ -56,6 +58,7 @@ type raw struct {
 	WebhookAddr        string `envconfig:"WEBHOOK_ADDR" default:":8080"`
 	WebhookPath        string `envconfig:"WEBHOOK_PATH" default:"/webhooks/rhombus"`
 	WebhookSecret      string `envconfig:"WEBHOOK_SECRET" desc:"comma list of accepted secrets; empty: receiver off" secret:"true"`
+	WebhookSecretsFile string `envconfig:"WEBHOOK_SECRETS_FILE" desc:"many organisations: lines ORG_UUID SECRET[,SECRET...]"`
 	WebhookMaxBytes    string `envconfig:"WEBHOOK_MAX_BYTES" default:"524288" desc:"larger bodies get 413; at most half the broker's max payload"`
 	WebhookTimeout     string `envconfig:"WEBHOOK_ACK_TIMEOUT" default:"5s" desc:"answer 503 when sinks have not acked by then"`
 	WebhookConcurrency string `envconfig:"WEBHOOK_CONCURRENCY" default:"512" desc:"requests in progress before 429"`
