@@ -29,14 +29,14 @@ type Rhombus struct {
 	PartnerOrgUUID string
 	OrgUUID        string
 	// Orgs and OrgsFile turn on many organisations (partner mode); see orgs.go.
-	Orgs     []string
-	OrgsFile string
-	WSURL          string
-	APIURL         string
-	Heartbeat      time.Duration
-	Entities       []string
-	RESTRate       float64
-	Enrich         bool
+	Orgs      []string
+	OrgsFile  string
+	WSURL     string
+	APIURL    string
+	Heartbeat time.Duration
+	Entities  []string
+	RESTRate  float64
+	Enrich    bool
 }
 
 // Bridge is the bridge's own behaviour.
