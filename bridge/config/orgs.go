@@ -120,6 +120,12 @@ func ReadSecretsFile(path string) (map[string][]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
+	return ParseSecrets(b)
+}
+
+// ParseSecrets parses lines "ORG_UUID SECRET[,SECRET...]"; an org on several lines gets
+// the secrets of all of them.
+func ParseSecrets(b []byte) (map[string][]string, error) {
 	out := map[string][]string{}
 	var bad []string
 	eachLine(b, func(n int, f []string) {
