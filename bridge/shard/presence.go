@@ -1,0 +1,194 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PresenceBucket is the KV bucket of live replicas.
+const PresenceBucket = "rhombus_bridge_shard"
+
+// PresenceKey is the key prefix of a deployment's replicas in PresenceBucket.
+func PresenceKey(deployment string) string { return "replicas." + token(deployment) + "." }
+
+// OpenPresence creates (or updates) the presence bucket: entries expire after ttl, with
+// expiry markers so watchers see a replica leave (servers before 2.11 have none; the
+// manager then also drops replicas it has not heard from for longer than ttl).
+func OpenPresence(ctx context.Context, js jetstream.JetStream, ttl time.Duration, replicas int) (jetstream.KeyValue, error) {
+	kvc := jetstream.KeyValueConfig{Bucket: PresenceBucket, Description: "rhombus-bridge live replicas (partner mode)",
+		History: 1, TTL: ttl, LimitMarkerTTL: max(ttl, time.Second), Replicas: max(replicas, 1)}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
+	if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+		kvc.LimitMarkerTTL = 0
+		kv, err = js.CreateOrUpdateKeyValue(ctx, kvc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv bucket %s: %w", PresenceBucket, err)
+	}
+	return kv, nil
+}
+
+// watch starts the lease and presence watchers and this replica's presence heartbeat.
+// Campaigns start once both buckets' current values were read and a heartbeat interval
+// has passed, so replicas started together see each other first.
+func (m *Manager) watch(ctx context.Context) error {
+	lw, err := m.cfg.Lease.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("shard: watch lease bucket: %w", err)
+	}
+	pw, err := m.cfg.Presence.Watch(ctx, m.cfg.PresencePrefix+">")
+	if err != nil {
+		_ = lw.Stop()
+		return fmt.Errorf("shard: watch presence: %w", err)
+	}
+	leaseSynced, presenceSynced := make(chan struct{}), make(chan struct{})
+	m.wg.Go(func() { m.followLeases(ctx, lw, leaseSynced) })
+	m.wg.Go(func() { m.followPresence(ctx, pw, presenceSynced) })
+	m.wg.Go(func() { m.heartbeat(ctx) })
+	m.wg.Go(func() {
+		for _, c := range []<-chan struct{}{leaseSynced, presenceSynced} {
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-time.After(m.cfg.TTL / 5):
+		case <-ctx.Done():
+			return
+		}
+		m.mu.Lock()
+		m.synced = true
+		m.mu.Unlock()
+		m.poke()
+	})
+	return nil
+}
+
+// followLeases keeps holders in step with the lease bucket.
+func (m *Manager) followLeases(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
+	defer func() { _ = w.Stop() }()
+	once := onceCloser(synced)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, open := <-w.Updates():
+			if !open {
+				m.log.Warn("lease bucket watch closed")
+				return
+			}
+			if e == nil {
+				once()
+				continue
+			}
+			m.mu.Lock()
+			if org, ok := m.keyOrg[e.Key()]; ok {
+				if e.Operation() == jetstream.KeyValuePut {
+					m.holders[org] = string(e.Value())
+				} else {
+					delete(m.holders, org)
+				}
+			}
+			m.mu.Unlock()
+			m.poke()
+		}
+	}
+}
+
+// followPresence keeps live in step with the presence bucket.
+func (m *Manager) followPresence(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
+	defer func() { _ = w.Stop() }()
+	once := onceCloser(synced)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, open := <-w.Updates():
+			if !open {
+				m.log.Warn("presence watch closed")
+				return
+			}
+			if e == nil {
+				once()
+				continue
+			}
+			name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
+			m.mu.Lock()
+			if e.Operation() == jetstream.KeyValuePut {
+				m.live[name] = time.Now()
+			} else {
+				delete(m.live, name)
+			}
+			m.mu.Unlock()
+			m.poke()
+		}
+	}
+}
+
+// heartbeat announces this replica every TTL/5 and withdraws it when ctx ends, so peers
+// take over its orgs as it hands them over.
+func (m *Manager) heartbeat(ctx context.Context) {
+	key := m.cfg.PresencePrefix + token(m.cfg.Instance)
+	t := time.NewTicker(m.cfg.TTL / 5)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, m.cfg.TTL/5)
+		if _, err := m.cfg.Presence.Put(pctx, key, []byte(m.cfg.Instance)); err != nil && ctx.Err() == nil {
+			m.log.Warn("presence heartbeat failed", "error", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = m.cfg.Presence.Delete(dctx, key)
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// liveLocked lists the replicas heard from within the TTL (this one always counts).
+func (m *Manager) liveLocked(now time.Time) []string {
+	out := []string{token(m.cfg.Instance)}
+	for name, seen := range m.live {
+		if name != out[0] && now.Sub(seen) <= m.cfg.TTL+m.cfg.TTL/5 {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func onceCloser(c chan<- struct{}) func() {
+	done := false
+	return func() {
+		if !done {
+			done = true
+			close(c)
+		}
+	}
+}
+
+// token keeps a name usable as one KV key token.
+func token(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		ok := c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
+}
