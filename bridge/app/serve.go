@@ -17,6 +17,9 @@ import (
 // serve runs the components until ctx ends, then stops them in order: inputs, pipeline,
 // operations endpoints.
 func (a *App) serve(ctx context.Context) error {
+	if a.cfg.Rhombus.MultiOrg() {
+		return a.serveMulti(ctx)
+	}
 	a.runCtx = ctx
 	if err := webhook.RegisterMetrics(a.reg); err != nil { // every series at 0 from the start
 		return fmt.Errorf("webhook metrics: %w", err)

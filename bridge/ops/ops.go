@@ -35,6 +35,11 @@ type Status struct {
 	Sinks        []Sink `json:"sinks,omitempty"`
 	StartedAt    string `json:"startedAt,omitempty"`
 	ReadyProblem string `json:"readyProblem,omitempty"`
+	// Partner mode (many organisations): the orgs this replica leads, the shard map
+	// (org → replica) as it sees it, and the live replicas and fair share.
+	Orgs      any `json:"orgs,omitempty"`
+	Shard     any `json:"shard,omitempty"`
+	ShardInfo any `json:"shardInfo,omitempty"`
 }
 
 // Sink is one sink's reachability in /status.

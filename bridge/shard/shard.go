@@ -63,6 +63,7 @@ type Manager struct {
 
 // slot is one org's campaign on this replica.
 type slot struct {
+	unit     Unit
 	cancel   context.CancelFunc
 	done     chan struct{}
 	since    time.Time
@@ -90,10 +91,19 @@ func New(cfg Config) (*Manager, error) {
 		live: map[string]time.Time{}, slots: map[string]*slot{}, gaveUp: map[string]time.Time{}}, nil
 }
 
-// SetUnits replaces the orgs to serve (org uuid → its unit). Orgs no longer listed are
-// given up at once; new ones are campaigned for within a tick.
-func (m *Manager) SetUnits(units map[string]Unit) {
+// SetUnits replaces the orgs to serve (org uuid → its unit). Orgs no longer listed, or
+// listed with another unit, are given up at once; new ones are campaigned for within a
+// tick. It returns, for every org whose campaign is being ended, a channel closed once
+// that campaign has returned.
+func (m *Manager) SetUnits(units map[string]Unit) map[string]<-chan struct{} {
 	m.mu.Lock()
+	ended := map[string]<-chan struct{}{}
+	for org, s := range m.slots {
+		if units[org] != s.unit {
+			ended[org] = s.done
+			m.stopLocked(org, s, "removed from the org list")
+		}
+	}
 	m.units = units
 	m.keyOrg = make(map[string]string, len(units))
 	for org := range units {
@@ -103,6 +113,7 @@ func (m *Manager) SetUnits(units map[string]Unit) {
 	}
 	m.mu.Unlock()
 	m.poke()
+	return ended
 }
 
 func (m *Manager) poke() {
@@ -151,7 +162,7 @@ func (m *Manager) reconcile(now time.Time) {
 	for org, s := range m.slots {
 		switch {
 		case s.stopping:
-		case m.units[org] == nil:
+		case m.units[org] != s.unit:
 			m.stopLocked(org, s, "removed from the org list")
 		case !s.leading && now.Sub(s.since) > attemptWindow && m.heldByOther(org):
 			m.stopLocked(org, s, "held by another replica")
@@ -246,7 +257,7 @@ func (m *Manager) candidatesLocked(now time.Time) []string {
 func (m *Manager) startLocked(org string, now time.Time) {
 	u := m.units[org]
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &slot{cancel: cancel, done: make(chan struct{}), since: now}
+	s := &slot{unit: u, cancel: cancel, done: make(chan struct{}), since: now}
 	m.slots[org] = s
 	m.wg.Go(func() {
 		defer close(s.done)

@@ -89,6 +89,7 @@ func (u *unit) Campaign(ctx context.Context, leading func(bool)) {
 
 type replica struct {
 	inst   string
+	units  map[string]Unit
 	m      *Manager
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -117,9 +118,10 @@ func startReplica(t *testing.T, js jetstream.JetStream, inst string, orgs []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.SetUnits(units(t, js, inst, orgs, tr))
+	r0 := units(t, js, inst, orgs, tr)
+	m.SetUnits(r0)
 	rctx, cancel := context.WithCancel(ctx)
-	r := &replica{inst: inst, m: m, cancel: cancel, done: make(chan struct{})}
+	r := &replica{inst: inst, units: r0, m: m, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(r.done); _ = m.Run(rctx) }()
 	t.Cleanup(func() { cancel(); <-r.done })
 	return r
@@ -179,7 +181,8 @@ func TestShardSpreadsAndMoves(t *testing.T) {
 	waitFor(t, "2 replicas share 12 orgs", 30*time.Second, settled(2, 12))
 
 	for _, r := range reps[:2] { // ORG11 leaves the list
-		r.m.SetUnits(units(t, js, r.inst, orgs[:11], tr))
+		delete(r.units, orgs[11])
+		r.m.SetUnits(r.units)
 	}
 	waitFor(t, "ORG11 given up", 10*time.Second, func() string {
 		if _, unled := tr.counts(orgs[11:]); len(unled) == 0 {

@@ -70,6 +70,10 @@ type Config struct {
 	SeenSize int
 	// OrgUUID returns the org once it is known ("" before discovery: webhooks get 503).
 	OrgUUID func() string
+	// Orgs, when set, serves many organisations instead (partner mode): {Path}/{org} for
+	// every org it holds, verified with that org's secrets and published to its publisher;
+	// Secrets, OrgUUID and New's publisher are then unused.
+	Orgs *OrgRoutes
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
@@ -119,7 +123,7 @@ func (c *Config) defaults() {
 
 func (c *Config) validate() error {
 	var errs []error
-	if len(c.Secrets) == 0 {
+	if len(c.Secrets) == 0 && c.Orgs == nil {
 		errs = append(errs, errors.New("at least one secret is required"))
 	}
 	for i, s := range c.Secrets {
@@ -140,7 +144,7 @@ func (c *Config) validate() error {
 	if c.BodyBudget < 2*c.MaxBytes { // a growing buffer briefly holds its old and new halves
 		errs = append(errs, fmt.Errorf("BodyBudget %d is below twice MaxBytes %d", c.BodyBudget, c.MaxBytes))
 	}
-	if c.OrgUUID == nil {
+	if c.OrgUUID == nil && c.Orgs == nil {
 		errs = append(errs, errors.New("OrgUUID is required"))
 	}
 	if err := errors.Join(errs...); err != nil {

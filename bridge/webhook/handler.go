@@ -31,8 +31,7 @@ var (
 // concurrent use.
 type Handler struct {
 	cfg        Config
-	pub        sinks.Publisher
-	ver        *verifier
+	def        *target // the one org's endpoint (nil with cfg.Orgs)
 	seen       *seen
 	m          *metrics
 	track      track
@@ -48,14 +47,18 @@ func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if pub == nil {
+	if pub == nil && cfg.Orgs == nil {
 		return nil, errors.New("webhook: a publisher is required")
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: metrics: %w", err)
 	}
-	return &Handler{cfg: cfg, pub: pub, ver: newVerifier(cfg.Secrets), seen: newSeen(cfg.SeenSize), m: m,
+	var def *target
+	if cfg.Orgs == nil {
+		def = &target{org: cfg.OrgUUID, ver: newVerifier(cfg.Secrets), pub: pub}
+	}
+	return &Handler{cfg: cfg, def: def, seen: newSeen(cfg.SeenSize), m: m,
 		track: track{max: cfg.Concurrency}, body: budget{max: cfg.BodyBudget, gauge: m.buffered}, log: cfg.Logger.With("component", "webhook"),
 		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))}, nil
 }
@@ -78,7 +81,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
-	if code, msg := h.precheck(w, r); code != 0 {
+	t := h.target(r.URL.Path)
+	if code, msg := h.precheck(w, r, t); code != 0 {
 		return h.refuse(w, code, msg)
 	}
 	raw, held, code, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBytes, &h.body)
@@ -87,7 +91,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 		return h.refuse(w, code, err.Error())
 	}
 	defer h.body.give(held)
-	if !h.ver.verify(r.Header, raw) {
+	if !t.ver.verify(r.Header, raw) {
 		h.m.sigFail.Inc()
 		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
 	}
@@ -102,16 +106,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 		return h.unavailable(w, http.StatusServiceUnavailable, "shutting down")
 	}
 	defer h.track.leave()
-	return h.accept(w, r, raw, start)
+	return h.accept(w, r, t, raw, start)
 }
 
 // precheck answers what needs no body: path, method, drain, a signature header that
 // could verify, a declared length within MaxBytes. Code 0: read the body. A refused
 // request's body is never read, and its connection is closed.
-func (h *Handler) precheck(w http.ResponseWriter, r *http.Request) (int, string) {
+func (h *Handler) precheck(w http.ResponseWriter, r *http.Request, t *target) (int, string) {
 	code, msg := 0, ""
 	switch {
-	case r.URL.Path != h.cfg.Path:
+	case t == nil:
 		code, msg = http.StatusNotFound, "not found"
 	case r.Method != http.MethodPost:
 		w.Header()["Allow"] = allowPost
@@ -131,8 +135,8 @@ func (h *Handler) precheck(w http.ResponseWriter, r *http.Request) (int, string)
 }
 
 // accept maps a verified body and publishes it.
-func (h *Handler) accept(w http.ResponseWriter, r *http.Request, raw []byte, start time.Time) int {
-	ev, code, err := h.toEvent(raw, start)
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request, t *target, raw []byte, start time.Time) int {
+	ev, code, err := h.toEvent(t, raw, start)
 	if err != nil {
 		return h.refuse(w, code, err.Error())
 	}
@@ -144,7 +148,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request, raw []byte, sta
 		return h.answer(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"the event would be %d bytes, more than the broker takes (%d)", len(ev.Body), h.cfg.MaxEventBytes))
 	}
-	return h.deliver(w, r, ev)
+	return h.deliver(w, r, t, ev)
 }
 
 // eventOverhead is what a message adds to its CloudEvent on the way to the broker:
@@ -153,7 +157,7 @@ const eventOverhead = 4 << 10
 
 // toEvent maps a verified body. Code 200 with a nil error means the event was already
 // acknowledged by this process; 0 means "publish ev".
-func (h *Handler) toEvent(raw []byte, received time.Time) (event.Event, int, error) {
+func (h *Handler) toEvent(t *target, raw []byte, received time.Time) (event.Event, int, error) {
 	if !utf8.Valid(raw) {
 		return event.Event{}, http.StatusBadRequest, fmt.Errorf("%w: not UTF-8", errBadBody)
 	}
@@ -161,7 +165,7 @@ func (h *Handler) toEvent(raw []byte, received time.Time) (event.Event, int, err
 	if err != nil {
 		return event.Event{}, http.StatusBadRequest, err
 	}
-	org := h.cfg.OrgUUID()
+	org := t.org()
 	if org == "" {
 		return event.Event{}, http.StatusServiceUnavailable, errors.New("organisation not known yet")
 	}
@@ -180,9 +184,9 @@ func (h *Handler) toEvent(raw []byte, received time.Time) (event.Event, int, err
 
 // deliver publishes ev and answers 200 once the publisher acknowledged it, 503 when it
 // did not within AckTimeout.
-func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, ev event.Event) int {
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, t *target, ev event.Event) int {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AckTimeout)
-	dup, err := h.publish(ctx, ev)
+	dup, err := t.publish(ctx, ev)
 	cancel()
 	if err != nil {
 		h.warn("webhook not acknowledged", ev.ID, err)
@@ -206,11 +210,11 @@ type DupPublisher interface {
 	PublishDup(ctx context.Context, ev event.Event) (dup bool, err error)
 }
 
-func (h *Handler) publish(ctx context.Context, ev event.Event) (bool, error) {
-	if dp, ok := h.pub.(DupPublisher); ok {
+func (t *target) publish(ctx context.Context, ev event.Event) (bool, error) {
+	if dp, ok := t.pub.(DupPublisher); ok {
 		return dp.PublishDup(ctx, ev)
 	}
-	return false, h.pub.Publish(ctx, ev)
+	return false, t.pub.Publish(ctx, ev)
 }
 
 // warn logs publish failures, at most one a second (an outage fails every request).
