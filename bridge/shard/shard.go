@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -104,7 +105,7 @@ func (m *Manager) SetUnits(units map[string]Unit) map[string]<-chan struct{} {
 			m.stopLocked(org, s, "removed from the org list")
 		}
 	}
-	m.units = units
+	m.units = maps.Clone(units)
 	m.keyOrg = make(map[string]string, len(units))
 	for org := range units {
 		if m.cfg.LeaseKey != nil {

@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -181,8 +182,9 @@ func TestShardSpreadsAndMoves(t *testing.T) {
 	waitFor(t, "2 replicas share 12 orgs", 30*time.Second, settled(2, 12))
 
 	for _, r := range reps[:2] { // ORG11 leaves the list
-		delete(r.units, orgs[11])
-		r.m.SetUnits(r.units)
+		less := maps.Clone(r.units)
+		delete(less, orgs[11])
+		r.m.SetUnits(less)
 	}
 	waitFor(t, "ORG11 given up", 10*time.Second, func() string {
 		if _, unled := tr.counts(orgs[11:]); len(unled) == 0 {
