@@ -18,6 +18,7 @@ type Options struct {
 	Listen        string  // listen address (default 127.0.0.1:8443)
 	Rate          float64 // generator events per second; 0: no generator
 	Count         int     // generator events; 0: until stopped
+	Orgs          int     // > 0: serve this many orgs behind one address, opened by the API key as a partner token
 	WebhookURL    string  // deliver every created alert here too (org webhook, HMAC-SHA1)
 	WebhookSecret string  // its signing secret
 	LogLevel      string
@@ -54,6 +55,7 @@ func ParseOptions(args []string, getenv func(string) string, usage io.Writer) (O
 	}{
 		{"rate", "SIM_RATE", "2", "generated events per second, 0: none", floatSetter(&o.Rate)},
 		{"count", "SIM_COUNT", "0", "generated events, 0: until stopped", intSetter(&o.Count)},
+		{"orgs", "SIM_ORGS", "0", "serve this many orgs (partner token = api key, x-auth-org); 0: one org", intSetter(&o.Orgs)},
 		{"cameras", "SIM_CAMERAS", "4", "simulated cameras", intSetter(&o.Cameras)},
 		{"page-cap", "SIM_PAGE_CAP", "100", "getPolicyAlertsV2 server page cap", intSetter(&o.RESTPageCap)},
 		{"seed", "SIM_SEED", "1", "random seed", uintSetter(&o.Seed)},
@@ -114,6 +116,9 @@ func NewLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 // Run starts the simulator, the generator (Rate > 0) and webhook delivery, and serves
 // until ctx ends; then it closes everything and returns nil.
 func Run(ctx context.Context, o Options) error {
+	if o.Orgs > 0 {
+		return runMulti(ctx, o)
+	}
 	if o.WebhookURL != "" {
 		o.DeliverWebhooks = true
 	}
