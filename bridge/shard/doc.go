@@ -11,7 +11,7 @@
 //   - The fair share is ⌈orgs ÷ live replicas⌉. A replica campaigns for free orgs (no
 //     holder in the lease bucket) only while it leads fewer than its share, preferring the
 //     orgs that rank highest for it by rendezvous hashing, so replicas rarely race for one.
-//     An attempt that does not win within a second is withdrawn (someone else won).
+//     An attempt on an org another replica won is withdrawn at once, freeing the slot.
 //   - A replica that leads more than its share (a replica joined, or the org list shrank)
 //     gives one org up at a time: its term ends politely (the pipeline drains under the
 //     lease, the key is deleted), and a replica below its share takes it, resuming from the

@@ -39,8 +39,8 @@ type Config struct {
 
 const (
 	tick          = 200 * time.Millisecond
-	attemptWindow = time.Second     // an attempt on an org someone else holds is withdrawn after it
-	cooldown      = 3 * time.Second // an org given up is not campaigned for again before it
+	attemptWindow = 50 * time.Millisecond // an attempt on an org another replica won is withdrawn after it
+	cooldown      = 3 * time.Second       // an org given up is not campaigned for again before it
 )
 
 // Manager runs the campaigns of the orgs this replica should lead.

@@ -1,0 +1,125 @@
+package manyorgs_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/shard"
+)
+
+func orgCount() int {
+	if n, err := strconv.Atoi(os.Getenv("MANYORGS_N")); err == nil && n > 0 {
+		return n
+	}
+	return 60
+}
+
+// balanced reports "" once every org has exactly one subscription at the simulator and
+// the live replicas' /status together lead every org once, none more than the bound.
+func (w *world) balanced(reps []*replica, bound int) func() string {
+	return func() string {
+		for o, n := range w.subscriptions(w.orgs) {
+			if n != 1 {
+				return fmt.Sprintf("org %s has %d subscriptions", o, n)
+			}
+		}
+		seen := map[string]string{}
+		for _, r := range reps {
+			st, err := r.status()
+			if err != nil {
+				return err.Error()
+			}
+			led := st.led()
+			if len(led) > bound {
+				return fmt.Sprintf("%s leads %d orgs, more than %d", r.id, len(led), bound)
+			}
+			for _, o := range led {
+				if prev, ok := seen[o]; ok {
+					return fmt.Sprintf("org %s led by %s and %s", o, prev, r.id)
+				}
+				seen[o] = r.id
+			}
+		}
+		if len(seen) != len(w.orgs) {
+			return fmt.Sprintf("%d of %d orgs led", len(seen), len(w.orgs))
+		}
+		return ""
+	}
+}
+
+// TestShardKill9: 3 replicas share N orgs, each at most ⌈N/3⌉+1; kill -9 of the busiest
+// one: its orgs are subscribed elsewhere within TTL + 1 s, no alert lost, no id twice.
+func TestShardKill9(t *testing.T) {
+	n := orgCount()
+	w := newWorld(t, n)
+	w.startReplicas(3)
+	bound := shard.FairShare(n, 3) + 1
+	waitFor(t, "3 replicas share the orgs", 60*time.Second, w.balanced(w.reps, bound))
+	w.generate(w.orgs, 2) // ~2 events/s per org
+
+	var victim *replica
+	var victimOrgs []string
+	for _, r := range w.reps {
+		st, err := r.status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s leads %d orgs", r.id, len(st.led()))
+		if led := st.led(); len(led) > len(victimOrgs) {
+			victim, victimOrgs = r, led
+		}
+	}
+	time.Sleep(2 * time.Second) // alerts flow under the settled shard
+	killed := time.Now()
+	victim.kill()
+	t.Logf("killed %s at %s", victim.id, killed.UTC().Format(time.RFC3339Nano))
+	survivors := slices.DeleteFunc(slices.Clone(w.reps), func(r *replica) bool { return r == victim })
+
+	bound2 := shard.FairShare(n, 2) + 1
+	limit := ttl + time.Second + slack()
+	waitFor(t, "the dead replica's orgs subscribed elsewhere", limit+10*time.Second, func() string {
+		for _, o := range victimOrgs {
+			if !subscribedAfter(w, o, killed) {
+				return "org " + o + " not subscribed again"
+			}
+		}
+		return ""
+	})
+	worst := time.Duration(0)
+	for _, o := range victimOrgs {
+		worst = max(worst, firstSubscribeAfter(w, o, killed).Sub(killed))
+	}
+	t.Logf("failover of %d orgs after kill -9 of %s: max over orgs %v (TTL %v)", len(victimOrgs), victim.id,
+		worst.Round(time.Millisecond), ttl)
+	if worst > limit {
+		t.Errorf("failover took %v, more than TTL + 1s + slack (%v)", worst, limit)
+	}
+	waitFor(t, "2 replicas share the orgs", 30*time.Second, w.balanced(survivors, bound2))
+	time.Sleep(2 * time.Second) // alerts flow under the new shard
+	for _, o := range w.orgs {
+		if ov := w.sim.Org(o).LongestOverlap(); ov > time.Second {
+			t.Errorf("org %s had two subscriptions for %v", o, ov)
+		}
+	}
+	for _, o := range w.orgs {
+		_ = w.sim.Org(o).StopGenerators()
+	}
+	w.stream.checkAlerts(t, w.alerts(w.orgs), 30*time.Second)
+}
+
+func subscribedAfter(w *world, org string, at time.Time) bool {
+	return !firstSubscribeAfter(w, org, at).IsZero() && w.sim.Org(org).Stats().Subscriptions == 1
+}
+
+func firstSubscribeAfter(w *world, org string, at time.Time) time.Time {
+	for _, st := range w.sim.Org(org).SubscribeTimes() {
+		if st.After(at) {
+			return st
+		}
+	}
+	return time.Time{}
+}
