@@ -12,15 +12,15 @@
 //     holder in the lease bucket) only while it leads fewer than its share, preferring the
 //     orgs that rank highest for it by rendezvous hashing, so replicas rarely race for one.
 //     An attempt on an org another replica won is withdrawn at once, freeing the slot.
-//   - A replica that leads more than its share (a replica joined, or the org list shrank)
-//     gives one org up at a time: its term ends politely (the pipeline drains under the
+//   - A replica that leads more than its share + 1 (a replica joined, or the org list
+//     shrank; the +1 spares a move for every small change) gives one org up at a time: its term ends politely (the pipeline drains under the
 //     lease, the key is deleted), and a replica below its share takes it, resuming from the
 //     shared watermark; backfill closes the short gap.
 //   - When a replica dies, its leases and its presence key expire after the TTL; the
 //     survivors' share grows and they take its orgs as soon as the expiry reaches them.
 //
-// The contract bound is ⌈orgs ÷ live replicas⌉ + 1 per replica: the +1 absorbs the moment
-// a replica joins or leaves before every peer has seen it.
+// So no replica leads more than ⌈orgs ÷ live replicas⌉ + 1 once the shard has settled
+// (the contract's bound).
 //
 // Without a lease (BRIDGE_LEASE=none) there is no coordination: this replica leads every org.
 package shard

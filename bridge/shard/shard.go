@@ -155,8 +155,9 @@ func (m *Manager) stopAll() {
 	m.wg.Wait()
 }
 
-// reconcile withdraws what should not run, gives up one org above the share and
-// campaigns for free orgs below it.
+// reconcile withdraws what should not run, gives up one org when this replica leads more
+// than the share + 1 (the contract's bound; the slack spares a move for every small change
+// of the org list) and campaigns for free orgs below the share.
 func (m *Manager) reconcile(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -175,7 +176,7 @@ func (m *Manager) reconcile(now time.Time) {
 	share := m.shareLocked(now)
 	held, attempting, leading := m.countsLocked()
 	m.m.set(leading, len(m.liveLocked(now)), share)
-	if leading > share && m.releasing == "" {
+	if leading > share+1 && m.releasing == "" {
 		m.giveUpLocked(now)
 	}
 	for _, org := range m.candidatesLocked(now) {
