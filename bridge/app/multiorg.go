@@ -82,13 +82,13 @@ func (a *App) newShard(ctx context.Context) (*shard.Manager, error) {
 		if cfg.Presence, err = shard.OpenPresence(ctx, js, a.cfg.Bridge.LeaseTTL, a.cfg.NATS.Replicas); err != nil {
 			return nil, err
 		}
-		cfg.LeaseKey, cfg.PresencePrefix = orgLeaseKey, shard.PresenceKey(a.cfg.Bridge.Deployment)
+		cfg.LeaseKey, cfg.PresencePrefix = OrgLeaseKey, shard.PresenceKey(a.cfg.Bridge.Deployment)
 	}
 	return shard.New(cfg)
 }
 
-// orgLeaseKey is an org's key in the lease bucket (as newLease names it).
-func orgLeaseKey(org string) string { return "leader." + event.Token(org) }
+// OrgLeaseKey is an org's key in LeaseBucket (as newLease names it).
+func OrgLeaseKey(org string) string { return "leader." + event.Token(org) }
 
 // leaseBucket creates the lease bucket as the lease itself does and opens it for watching.
 func (a *App) leaseBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {

@@ -17,7 +17,15 @@ func runCheck(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprint(stdout, cfg.String(), "configuration OK\n")
+	if _, err := fmt.Fprint(stdout, cfg.String()); err != nil {
+		return err
+	}
+	if cfg.Rhombus.MultiOrg() {
+		if err := printOrgSummary(stdout, cfg); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprint(stdout, "configuration OK\n")
 	return err
 }
 

@@ -10,6 +10,7 @@
 //	rhombus-bridge healthcheck  exit 0 when /readyz on HTTP_ADDR answers 200
 //	rhombus-bridge webhook register --url URL [--diagnostic] | status
 //	rhombus-bridge tail [--kafka] [--json] [--entity E] [--device D] [--trigger T] [--since 10m]
+//	rhombus-bridge orgs         partner mode: which replica leads which org
 package main
 
 import (
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runWebhook(ctx, args, stdout)
 	case "tail":
 		err = runTail(ctx, args, stdout)
+	case "orgs":
+		err = runOrgs(ctx, stdout)
 	case "help", "-h", "--help":
 		_, err = fmt.Fprint(stdout, usage)
 	default:
@@ -78,4 +81,5 @@ commands:
   healthcheck   exit 0 when this host's bridge answers /readyz with 200
   webhook       register | status: manage the Rhombus webhook integration
   tail          print events from the stream (see 'rhombus-bridge tail --help')
+  orgs          partner mode: print which replica leads which org (from the NATS shard state)
 `

@@ -3,8 +3,10 @@ package manyorgs_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +101,7 @@ func TestShardKill9(t *testing.T) {
 		t.Errorf("failover took %v, more than TTL + 1s + slack (%v)", worst, limit)
 	}
 	waitFor(t, "2 replicas share the orgs", 30*time.Second, w.balanced(survivors, bound2))
+	checkOrgsCommand(t, w, survivors)
 	time.Sleep(2 * time.Second) // alerts flow under the new shard
 	for _, o := range w.orgs {
 		if ov := w.sim.Org(o).LongestOverlap(); ov > time.Second {
@@ -122,4 +125,28 @@ func firstSubscribeAfter(w *world, org string, at time.Time) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// checkOrgsCommand runs `rhombus-bridge orgs` as an operator would, with a survivor's
+// environment, and checks it names the live replicas and a leader for every org.
+func checkOrgsCommand(t *testing.T, w *world, live []*replica) {
+	t.Helper()
+	cmd := exec.Command(bridgeBin, "orgs")
+	cmd.Env = live[0].env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rhombus-bridge orgs: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, o := range w.orgs {
+		if !strings.Contains(text, o+"  replica-") {
+			t.Errorf("rhombus-bridge orgs shows no leader for %s:\n%s", o, text)
+			break
+		}
+	}
+	if want := fmt.Sprintf("%d orgs, 0 unled; 2 live replicas", len(w.orgs)); !strings.Contains(text, want) {
+		t.Errorf("rhombus-bridge orgs lacks %q:\n%s", want, text)
+	}
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	t.Logf("rhombus-bridge orgs: %s", lines[len(lines)-1])
 }
