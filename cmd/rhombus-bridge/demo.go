@@ -69,7 +69,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 // demoConfig points the bridge at the simulator and keeps the demo off the default ports.
 func demoConfig(cfg *config.Config, s *sim.Server, dir string) {
 	cfg.Rhombus.APIKey = demoKey
-	cfg.Rhombus.WSURL, cfg.Rhombus.APIURL = s.WSURL(), s.URL()
+	if s != nil {
+		cfg.Rhombus.WSURL, cfg.Rhombus.APIURL = s.WSURL(), s.URL()
+	}
 	cfg.Rhombus.OrgUUID = ""
 	cfg.Bridge.DataDir = dir
 	cfg.Bridge.Sinks, cfg.Bridge.Lease = []string{"nats"}, "nats"

@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "", "run":
 		err = runBridge(ctx, stderr)
 	case "demo":
-		err = runDemo(ctx, stdout, stderr)
+		err = runDemoArgs(ctx, args, stdout, stderr)
 	case "check":
 		err = runCheck(stdout)
 	case "version":
@@ -76,6 +76,7 @@ const usage = `usage: rhombus-bridge [command]
 commands:
   (none), run   run the bridge until SIGINT/SIGTERM (configuration from the environment)
   demo          embedded NATS + Rhombus simulator + bridge, with a live feed of the events
+                (demo --orgs 5: partner mode, five organisations behind one partner token)
   check         validate the configuration and print it with secrets masked
   version       print the version
   healthcheck   exit 0 when this host's bridge answers /readyz with 200
