@@ -1,10 +1,18 @@
 package manyorgs_test
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // Rhombus signs org webhooks with HMAC-SHA1
+	"encoding/hex"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
 
 // TestOrgChanges: an org added to RHOMBUS_ORGS_FILE is subscribed within 5 s and one
@@ -61,6 +69,7 @@ func TestOrgChanges(t *testing.T) {
 		}
 		return "no replica reports " + revoked + " led and unsubscribed"
 	})
+	checkWebhook(t, w, w.orgs[1])
 	time.Sleep(3 * time.Second) // the others keep delivering meanwhile
 	for _, o := range all {
 		_ = w.sim.Org(o).StopGenerators()
@@ -89,4 +98,41 @@ func subscribeCounts(w *world, orgs []string) map[string]int {
 		out[o] = len(w.sim.Org(o).SubscribeTimes())
 	}
 	return out
+}
+
+// checkWebhook posts an org webhook for org, signed with its secret, to a replica that
+// does not lead it (every replica receives webhooks): 200 and the event is in the stream
+// under that org; the same body at another org's path is refused.
+func checkWebhook(t *testing.T, w *world, org string) {
+	t.Helper()
+	body := []byte(`{"summary":"Movement detected","deviceUuid":"CAM1","alertUuid":"WEBHOOKALERT1",` +
+		`"activityTrigger":"MOTION","durationSec":3,"version":"2","timestampMs":` +
+		strconv.FormatInt(time.Now().UnixMilli(), 10) + `}`)
+	mac := hmac.New(sha1.New, []byte(secretOf(org)))
+	mac.Write(body)
+	sig := hex.EncodeToString(mac.Sum(nil))
+	send := func(r *replica, path string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+r.webhook+"/webhooks/rhombus/"+path, bytes.NewReader(body))
+		req.Header.Set("x-rhombus-signature-sha1", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, r := range w.reps {
+		if got := send(r, w.orgs[2]); got != http.StatusUnauthorized {
+			t.Errorf("%s: %s's webhook at another org's path: %d, want 401", r.id, org, got)
+		}
+		if got := send(r, org); got != http.StatusOK {
+			t.Errorf("%s: %s's webhook: %d, want 200", r.id, org, got)
+		}
+	}
+	waitFor(t, "the webhook alert in the stream", 5*time.Second, func() string { // read back asynchronously
+		if w.stream.count(event.AlertID("WEBHOOKALERT1")) == 0 {
+			return "not yet"
+		}
+		return "" // and once only: checkAlerts checks every id
+	})
 }

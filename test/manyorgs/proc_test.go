@@ -19,6 +19,7 @@ type replica struct {
 	t       testing.TB
 	id      string
 	http    string
+	webhook string // WEBHOOK_ADDR
 	env     []string
 	logPath string
 	cmd     *exec.Cmd

@@ -45,6 +45,8 @@ type world struct {
 	orgs    []string
 	dir     string
 	orgFile string
+	// secretsFile is WEBHOOK_SECRETS_FILE: every org's webhook secret is secretOf(org).
+	secretsFile string
 	reps    []*replica
 	stream  *collector
 }
@@ -63,9 +65,19 @@ func newWorld(t testing.TB, n int) *world {
 	w.sim, w.orgs = m, m.Orgs()
 	w.orgFile = filepath.Join(w.dir, "orgs")
 	w.writeOrgs(w.orgs)
+	w.secretsFile = filepath.Join(w.dir, "secrets")
+	var secrets strings.Builder
+	for _, o := range w.orgs {
+		fmt.Fprintf(&secrets, "%s %s\n", o, secretOf(o))
+	}
+	if err := os.WriteFile(w.secretsFile, []byte(secrets.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	w.stream = startCollector(t, w.nats.URL())
 	return w
 }
+
+func secretOf(org string) string { return "whsec-" + org }
 
 // writeOrgs replaces the org file atomically, as a ConfigMap update does.
 func (w *world) writeOrgs(orgs []string) {
@@ -83,7 +95,7 @@ func (w *world) writeOrgs(orgs []string) {
 func (w *world) startReplicas(k int) {
 	w.t.Helper()
 	for i := range k {
-		r := &replica{t: w.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(w.t)}
+		r := &replica{t: w.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(w.t), webhook: bridgetest.FreeAddr(w.t)}
 		r.logPath = filepath.Join(w.dir, r.id+".log")
 		r.env = bridgetest.ProcessEnv(map[string]string{
 			"RHOMBUS_API_KEY": partnerKey, "RHOMBUS_AUTH_SCHEME": "partner-api-token", "RHOMBUS_ORGS_FILE": w.orgFile,
@@ -92,7 +104,7 @@ func (w *world) startReplicas(k int) {
 			"BRIDGE_INSTANCE_ID": r.id, "BRIDGE_LEASE": "nats", "BRIDGE_SINKS": "nats",
 			"BRIDGE_LEASE_TTL": ttl.String(), "BRIDGE_DATA_DIR": filepath.Join(w.dir, r.id+".data"),
 			"BRIDGE_BACKFILL_OVERLAP": "5s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
-			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": "127.0.0.1:0",
+			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
 			"LOG_FORMAT": "json", "LOG_LEVEL": "info",
 		})
 		w.reps = append(w.reps, r)
