@@ -47,8 +47,8 @@ type world struct {
 	orgFile string
 	// secretsFile is WEBHOOK_SECRETS_FILE: every org's webhook secret is secretOf(org).
 	secretsFile string
-	reps    []*replica
-	stream  *collector
+	reps        []*replica
+	stream      *collector
 }
 
 // newWorld starts NATS and a simulator of n orgs, and writes the org file listing them.
