@@ -150,3 +150,36 @@ func checkOrgsCommand(t *testing.T, w *world, live []*replica) {
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	t.Logf("rhombus-bridge orgs: %s", lines[len(lines)-1])
 }
+
+// TestReplicaJoins: 2 replicas share 30 orgs; a third joins and orgs move to it, one at
+// a time, until none leads more than ⌈30/3⌉ + 1, without an alert lost or an id twice.
+func TestReplicaJoins(t *testing.T) {
+	const n = 30
+	w := newWorld(t, n)
+	w.startReplicas(2)
+	waitFor(t, "2 replicas share the orgs", 60*time.Second, w.balanced(w.reps, shard.FairShare(n, 2)+1))
+	w.generate(w.orgs, 2)
+	time.Sleep(time.Second)
+	joined := time.Now()
+	w.startReplicas(1)
+	waitFor(t, "3 replicas share the orgs", 60*time.Second, func() string {
+		if why := w.balanced(w.reps, shard.FairShare(n, 3)+1)(); why != "" {
+			return why
+		}
+		st, err := w.reps[2].status()
+		if err != nil || len(st.led()) == 0 {
+			return "the new replica leads nothing yet"
+		}
+		return ""
+	})
+	st, _ := w.reps[2].status()
+	t.Logf("replica joined: it leads %d orgs after %v", len(st.led()), time.Since(joined).Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
+	for _, o := range w.orgs {
+		if ov := w.sim.Org(o).LongestOverlap(); ov > time.Second {
+			t.Errorf("org %s had two subscriptions for %v", o, ov)
+		}
+		_ = w.sim.Org(o).StopGenerators()
+	}
+	w.stream.checkAlerts(t, w.alerts(w.orgs), 30*time.Second)
+}

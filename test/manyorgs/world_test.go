@@ -91,10 +91,11 @@ func (w *world) writeOrgs(orgs []string) {
 	}
 }
 
-// startReplicas starts k bridge processes in partner mode.
+// startReplicas starts k more bridge processes in partner mode.
 func (w *world) startReplicas(k int) {
 	w.t.Helper()
-	for i := range k {
+	var started []*replica
+	for i := len(w.reps); i < len(w.reps)+k; i++ {
 		r := &replica{t: w.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(w.t), webhook: bridgetest.FreeAddr(w.t)}
 		r.logPath = filepath.Join(w.dir, r.id+".log")
 		r.env = bridgetest.ProcessEnv(map[string]string{
@@ -107,14 +108,15 @@ func (w *world) startReplicas(k int) {
 			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
 			"LOG_FORMAT": "json", "LOG_LEVEL": "info",
 		})
-		w.reps = append(w.reps, r)
+		started = append(started, r)
 		r.start()
 	}
+	w.reps = append(w.reps, started...)
 	w.t.Cleanup(func() {
-		for _, r := range w.reps {
+		for _, r := range started {
 			r.stop()
 		}
-		for _, r := range w.reps {
+		for _, r := range started {
 			r.showLog()
 		}
 	})
