@@ -8,6 +8,6 @@
 // org list changes through RHOMBUS_ORGS_FILE, and one org's revoked key.
 //
 // Environment knobs: MANYORGS_N (orgs in the shard test, default 60), MANYORGS_SLACK
-// (extra time on the timing bounds for a loaded machine, default 2s), MANYORGS_BRIDGE_BIN
+// (extra time on the timing bounds for a loaded machine, default 3s), MANYORGS_BRIDGE_BIN
 // (use this binary instead of building one), MANYORGS_LOG_DIR (keep the processes' logs).
 package manyorgs

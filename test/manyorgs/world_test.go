@@ -33,7 +33,7 @@ func slack() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("MANYORGS_SLACK")); err == nil {
 		return d
 	}
-	return 2 * time.Second
+	return 3 * time.Second
 }
 
 // world is one scenario: JetStream, the multi-org simulator, an org file, the replicas
