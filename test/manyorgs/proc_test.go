@@ -77,15 +77,6 @@ func (r *replica) stop() {
 	}
 }
 
-func (r *replica) running() bool {
-	select {
-	case <-r.done:
-		return false
-	default:
-		return r.cmd != nil
-	}
-}
-
 func (r *replica) status() (status, error) {
 	var st status
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
