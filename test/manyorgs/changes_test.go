@@ -17,7 +17,9 @@ import (
 
 // TestOrgChanges: an org added to RHOMBUS_ORGS_FILE is subscribed within 5 s and one
 // removed is unsubscribed within 5 s; one org's key revoked (401) leaves it unsubscribed
-// and reported while every other org keeps its subscription and delivers every alert.
+// and reported, and another org's REST answering 429, while every other org keeps its
+// subscription and delivers every alert (the 429 org too: its live feed does not wait
+// for REST).
 func TestOrgChanges(t *testing.T) {
 	w := newWorld(t, 8)
 	all := w.orgs
@@ -69,7 +71,9 @@ func TestOrgChanges(t *testing.T) {
 		}
 		return "no replica reports " + revoked + " led and unsubscribed"
 	})
-	checkWebhook(t, w, w.orgs[1])
+	limited := w.orgs[1]
+	w.sim.Org(limited).REST429(1<<30, 2*time.Second) // its REST answers 429 from now on
+	checkWebhook(t, w, w.orgs[2])
 	time.Sleep(3 * time.Second) // the others keep delivering meanwhile
 	for _, o := range all {
 		_ = w.sim.Org(o).StopGenerators()
@@ -122,7 +126,7 @@ func checkWebhook(t *testing.T, w *world, org string) {
 		return resp.StatusCode
 	}
 	for _, r := range w.reps {
-		if got := send(r, w.orgs[2]); got != http.StatusUnauthorized {
+		if got := send(r, w.orgs[3]); got != http.StatusUnauthorized {
 			t.Errorf("%s: %s's webhook at another org's path: %d, want 401", r.id, org, got)
 		}
 		if got := send(r, org); got != http.StatusOK {
