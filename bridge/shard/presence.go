@@ -74,59 +74,79 @@ func (m *Manager) watch(ctx context.Context) error {
 
 // followLeases keeps holders in step with the lease bucket.
 func (m *Manager) followLeases(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
-	defer func() { _ = w.Stop() }()
-	once := onceCloser(synced)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, open := <-w.Updates():
-			if !open {
-				m.log.Warn("lease bucket watch closed")
-				return
+	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Lease.WatchAll(ctx) }
+	m.follow(ctx, "lease bucket", w, reopen, synced, func() { clear(m.holders) }, func(e jetstream.KeyValueEntry) {
+		if org, ok := m.keyOrg[e.Key()]; ok {
+			if e.Operation() == jetstream.KeyValuePut {
+				m.holders[org] = string(e.Value())
+			} else {
+				delete(m.holders, org)
 			}
-			if e == nil {
-				once()
-				continue
-			}
-			m.mu.Lock()
-			if org, ok := m.keyOrg[e.Key()]; ok {
-				if e.Operation() == jetstream.KeyValuePut {
-					m.holders[org] = string(e.Value())
-				} else {
-					delete(m.holders, org)
-				}
-			}
-			m.mu.Unlock()
-			m.poke()
 		}
-	}
+	})
 }
 
 // followPresence keeps live in step with the presence bucket.
 func (m *Manager) followPresence(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
-	defer func() { _ = w.Stop() }()
+	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Presence.Watch(ctx, m.cfg.PresencePrefix+">") }
+	m.follow(ctx, "presence", w, reopen, synced, func() { clear(m.live) }, func(e jetstream.KeyValueEntry) {
+		name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
+		if e.Operation() == jetstream.KeyValuePut {
+			m.live[name] = time.Now()
+		} else {
+			delete(m.live, name)
+		}
+	})
+}
+
+// follow applies every entry of w (under m.mu) until ctx ends. Should the watch close, it
+// is opened again after a second, and reset runs before its initial values (what was
+// deleted meanwhile is not replayed). synced is closed after the first initial values.
+func (m *Manager) follow(ctx context.Context, what string, w jetstream.KeyWatcher,
+	reopen func() (jetstream.KeyWatcher, error), synced chan<- struct{}, reset func(), apply func(jetstream.KeyValueEntry)) {
 	once := onceCloser(synced)
+	for {
+		m.drain(ctx, w, once, apply)
+		_ = w.Stop()
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			m.log.Warn("watch closed; opening it again", "watch", what)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			var err error
+			if w, err = reopen(); err == nil {
+				break
+			}
+			m.log.Warn("cannot watch", "watch", what, "error", err)
+		}
+		m.mu.Lock()
+		reset()
+		m.mu.Unlock()
+	}
+}
+
+// drain applies w's entries until it closes or ctx ends; initial marks the end of the
+// initial values.
+func (m *Manager) drain(ctx context.Context, w jetstream.KeyWatcher, initial func(), apply func(jetstream.KeyValueEntry)) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e, open := <-w.Updates():
 			if !open {
-				m.log.Warn("presence watch closed")
 				return
 			}
 			if e == nil {
-				once()
+				initial()
 				continue
 			}
-			name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
 			m.mu.Lock()
-			if e.Operation() == jetstream.KeyValuePut {
-				m.live[name] = time.Now()
-			} else {
-				delete(m.live, name)
-			}
+			apply(e)
 			m.mu.Unlock()
 			m.poke()
 		}

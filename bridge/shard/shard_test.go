@@ -213,3 +213,42 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestShardSurvivesBrokerRestart: the broker goes away for longer than the TTL (every
+// term lapses, the watches close) and comes back: every org is led once again.
+func TestShardSurvivesBrokerRestart(t *testing.T) {
+	ns := natstest.Start(t)
+	nc, err := nats.Connect(ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	orgs := []string{"ORG0", "ORG1", "ORG2", "ORG3", "ORG4", "ORG5"}
+	tr := &tracker{leaders: map[string]map[string]bool{}}
+	for _, inst := range []string{"a", "b"} {
+		startReplica(t, js, inst, orgs, tr)
+	}
+	led := func() string {
+		per, unled := tr.counts(orgs)
+		if len(unled) > 0 || len(per) != 2 {
+			return fmt.Sprintf("unled %v, per replica %v", unled, per)
+		}
+		return ""
+	}
+	waitFor(t, "2 replicas share 6 orgs", 30*time.Second, led)
+	ns.Stop()
+	waitFor(t, "every term lapsed", 10*time.Second, func() string {
+		if per, _ := tr.counts(orgs); len(per) > 0 {
+			return fmt.Sprintf("still leading: %v", per)
+		}
+		return ""
+	})
+	ns.Restart()
+	waitFor(t, "every org led again", 30*time.Second, led)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.overlap) > 0 {
+		t.Fatalf("an org was led twice at once: %v", tr.overlap)
+	}
+}
