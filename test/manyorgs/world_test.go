@@ -159,6 +159,7 @@ type collector struct {
 	ids  map[string]int
 	last uint64
 	n    int
+	lags []time.Duration // stored time − the event's time, per message (policy alerts' latency)
 }
 
 func startCollector(t testing.TB, url string) *collector {
@@ -185,7 +186,9 @@ func startCollector(t testing.TB, url string) *collector {
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		var ce struct {
-			ID string `json:"id"`
+			ID   string    `json:"id"`
+			Time time.Time `json:"time"`
+			Via  string    `json:"rhombusvia"`
 		}
 		_ = json.Unmarshal(m.Data(), &ce)
 		md, _ := m.Metadata()
@@ -194,6 +197,9 @@ func startCollector(t testing.TB, url string) *collector {
 		c.n++
 		if md != nil {
 			c.last = md.Sequence.Stream
+			if ce.Via == "websocket" && !ce.Time.IsZero() {
+				c.lags = append(c.lags, md.Timestamp.Sub(ce.Time))
+			}
 		}
 		c.mu.Unlock()
 	})
