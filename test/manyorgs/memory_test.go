@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -38,6 +39,9 @@ func idleMemory(t *testing.T, n int) (heap, rss float64) {
 		w.startReplicas(1)
 		waitFor(t, "every org subscribed", 120*time.Second, w.balanced(w.reps, n))
 		time.Sleep(5 * time.Second) // idle
+		if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
+			saveHeapProfile(t, w.reps[0], fmt.Sprintf("%s.%d", out, n))
+		}
 		out[0], out[1] = metric(t, w.reps[0], "go_memstats_heap_inuse_bytes"), metric(t, w.reps[0], "process_resident_memory_bytes")
 	})
 	return out[0], out[1]
@@ -99,5 +103,18 @@ func TestManyOrgsLoad(t *testing.T) {
 		metric(t, w.reps[0], "process_resident_memory_bytes")/(1<<20))
 	for _, o := range w.orgs {
 		_ = w.sim.Org(o).StopGenerators()
+	}
+}
+
+// saveHeapProfile writes the replica's heap profile to path (MANYORGS_PPROF_OUT).
+func saveHeapProfile(t *testing.T, r *replica, path string) {
+	resp, err := http.Get("http://" + r.http + "/debug/pprof/heap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

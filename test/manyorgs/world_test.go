@@ -106,7 +106,7 @@ func (w *world) startReplicas(k int) {
 			"BRIDGE_LEASE_TTL": ttl.String(), "BRIDGE_DATA_DIR": filepath.Join(w.dir, r.id+".data"),
 			"BRIDGE_BACKFILL_OVERLAP": "5s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
 			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
-			"LOG_FORMAT": "json", "LOG_LEVEL": "info",
+			"LOG_FORMAT": "json", "LOG_LEVEL": "info", "HTTP_PPROF": strconv.FormatBool(os.Getenv("MANYORGS_PPROF_OUT") != ""),
 		})
 		started = append(started, r)
 		r.start()
