@@ -10,4 +10,10 @@
 // Environment knobs: MANYORGS_N (orgs in the shard test, default 60), MANYORGS_SLACK
 // (extra time on the timing bounds for a loaded machine, default 3s), MANYORGS_BRIDGE_BIN
 // (use this binary instead of building one), MANYORGS_LOG_DIR (keep the processes' logs).
+// MANYORGS_BENCH=1 runs the measurements: TestIdleOrgMemory (memory per idle org between 10
+// and 10 + MANYORGS_BENCH_N orgs, default 500; MANYORGS_PPROF_OUT=path saves heap profiles)
+// and TestManyOrgsLoad (MANYORGS_LOAD_N orgs, default 1000, at 1 ev/s on one replica):
+//
+//	MANYORGS_BENCH=1 go test -count=1 -v -run 'IdleOrgMemory|ManyOrgsLoad' -timeout 15m ./test/manyorgs/
+//	MANYORGS_N=300 go test -count=1 -v -run TestShardKill9 ./test/manyorgs/   # 100 orgs fail over
 package manyorgs
