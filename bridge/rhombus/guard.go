@@ -218,8 +218,8 @@ func (g *frameGuard) header(line []byte) error {
 // of them, and not over the frame size.
 func (g *frameGuard) contentLength(v []byte) (int64, error) {
 	if len(v) == 0 || len(v) > maxLengthDigits {
-		return 0, g.tooLarge(fmt.Sprintf("%s: content-length %.40q is not a number of at most %d digits",
-			ErrFrameTooLarge, v, maxLengthDigits))
+		return 0, g.tooLarge(fmt.Sprintf("%s: content-length %.40q (%d bytes) is not a number of at most %d digits",
+			ErrFrameTooLarge, v, len(v), maxLengthDigits))
 	}
 	var n int64
 	for _, d := range v {
