@@ -176,6 +176,7 @@ func (s *Subscriber) stompConnect(ctx context.Context, c *session) error {
 		stomp.ConnOpt.HeartBeatError(24*time.Hour),
 		stomp.ConnOpt.DisconnectReceiptTimeout(2*time.Second),
 		stomp.ConnOpt.UnsubscribeReceiptTimeout(2*time.Second),
+		stomp.ConnOpt.ReadChannelCapacity(1), // frames read ahead of the subscription: each up to ReadLimit
 		stomp.ConnOpt.ResponseHeaders(func(h *frame.Header) {
 			if v, ok := h.Contains(frame.HeartBeat); ok {
 				sx, sy, _ = frame.ParseHeartBeat(v)
