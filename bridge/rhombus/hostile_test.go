@@ -201,3 +201,27 @@ func runPeerFeed(t *testing.T, p *stompPeer) *recorder {
 	})
 	return rec
 }
+
+// A frame go-stomp cannot read ends the connection with a FrameInvalidError that says why
+// and keeps the frame's head; the feed resubscribes and later events arrive.
+func TestInvalidFrameEndsConnection(t *testing.T) {
+	p := startStompPeer(t)
+	rec := runPeerFeed(t, p)
+	c := p.waitSub(t, 30*time.Second)
+	for _, bad := range []string{"HELLO\n\n\x00", "MESSAGE\nsubscription:0\nno colon\n\n\x00"} {
+		_, _, downs := rec.counts()
+		if err := c.write([]byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		c = p.waitSub(t, 30*time.Second)
+		rec.waitFor(t, 10*time.Second, "disconnect", func(r *recorder) bool { return len(r.causes) > downs })
+		rec.mu.Lock()
+		cause := rec.causes[downs]
+		rec.mu.Unlock()
+		var fe *FrameInvalidError
+		if !errors.As(cause, &fe) || string(fe.Head) != bad[:len(fe.Head)] || len(fe.Head) < len("HELLO\n") {
+			t.Fatalf("cause %v; want a FrameInvalidError with the frame's head", cause)
+		}
+		sendEvents(t, rec, c, bad)
+	}
+}
