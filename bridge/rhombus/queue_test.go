@@ -50,7 +50,7 @@ func TestStalledHandlerQueueBounded(t *testing.T) {
 	peakc := sampleHeap(stop)
 	quit, progress, sent := make(chan struct{}), make(chan int, 128), make(chan int, 1)
 	go flood(c, limit, quit, progress, sent)
-	waitQuiet(progress, time.Second) // the client has stopped reading: every buffer is full
+	waitQuiet(progress, 2*time.Second) // the client has stopped reading: every buffer is full
 	close(stop)
 	peak := <-peakc
 	close(quit)
