@@ -53,6 +53,19 @@ func (e *FrameInvalidError) Error() string { return e.Reason }
 // Unwrap makes errors.Is(err, ErrFrameInvalid) true.
 func (e *FrameInvalidError) Unwrap() error { return ErrFrameInvalid }
 
+// RefusedFrame is a frame the guard refused: FrameTooLargeError or FrameInvalidError.
+// Nothing is dropped silently: its head belongs on the invalid subject.
+type RefusedFrame interface {
+	error
+	FrameHead() (head []byte, reason string)
+}
+
+// FrameHead returns the refused frame's first bytes and why it was refused.
+func (e *FrameTooLargeError) FrameHead() ([]byte, string) { return e.Head, e.Reason }
+
+// FrameHead returns the refused frame's first bytes and why it was refused.
+func (e *FrameInvalidError) FrameHead() ([]byte, string) { return e.Head, e.Reason }
+
 // guardLimits are a frameGuard's limits; tests shrink them.
 type guardLimits struct {
 	frame       int64 // whole frame: command, headers, body and NUL

@@ -222,6 +222,9 @@ func TestInvalidFrameEndsConnection(t *testing.T) {
 		if !errors.As(cause, &fe) || string(fe.Head) != bad[:len(fe.Head)] || len(fe.Head) < len("HELLO\n") {
 			t.Fatalf("cause %v; want a FrameInvalidError with the frame's head", cause)
 		}
+		if CauseOf(cause) != CauseInvalid {
+			t.Fatalf("cause label %q, want %q", CauseOf(cause), CauseInvalid)
+		}
 		sendEvents(t, rec, c, bad)
 	}
 }
