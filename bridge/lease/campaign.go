@@ -24,7 +24,7 @@ type campaign struct {
 	l          *Lease
 	refusedFor time.Duration // the current backoff while refused; 0 after any other outcome
 	lastLogged time.Time     // last ERROR about a refusal
-	suppressed int          // refusals not logged since then
+	suppressed int           // refusals not logged since then
 }
 
 // failed logs err as fits its kind and waits before the next attempt.
