@@ -23,6 +23,9 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 	defer s.wg.Done()
 	end := s.m.Begin()
 	defer func() { end(err) }()
+	if err := s.hold.wait(ctx); err != nil {
+		return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
+	}
 	var last error
 	for n := 0; ; {
 		acked, wait, e, a := s.win.claim(ev.ID, time.Now())

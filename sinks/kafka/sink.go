@@ -36,6 +36,7 @@ type Sink struct {
 	client    *kafkago.Client
 	transport *kafkago.Transport
 	win       *window
+	hold      hold // Publish waits while ids already on the topic are read (Preload)
 	sem       chan struct{}
 	m         *sinks.SinkMetrics
 	log       *slog.Logger
