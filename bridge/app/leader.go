@@ -26,6 +26,7 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 		a.fence.Store(0) // leadership ended before the watermark could be read: nothing was taken
 		return
 	}
+	a.kafkaTermStart(leaderCtx, rec)
 	termCtx, endTerm := context.WithCancel(context.WithoutCancel(leaderCtx))
 	defer endTerm()
 	a.update(func(s *state) { s.recovery = rec })
