@@ -57,7 +57,7 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 		if a.err == nil {
 			return nil
 		}
-		last = a.err
+		last = s.topicError(a.err)
 		if rejected(last) {
 			return fmt.Errorf("kafka: publish %s: %w: %w", ev.ID, sinks.ErrRejected, last)
 		}

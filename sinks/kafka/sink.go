@@ -37,6 +37,7 @@ type Sink struct {
 	transport *kafkago.Transport
 	win       *window
 	hold      hold // Publish waits while ids already on the topic are read (Preload)
+	topic     topicState
 	sem       chan struct{}
 	m         *sinks.SinkMetrics
 	log       *slog.Logger
@@ -81,6 +82,8 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 			t.CloseIdleConnections()
 			return nil, err
 		}
+	} else if s.enter() {
+		go s.checkTopic(context.WithoutCancel(ctx))
 	}
 	return s, nil
 }
@@ -132,12 +135,13 @@ func (s *Sink) partitions(ctx context.Context) (int, error) {
 	for _, t := range md.Topics {
 		if t.Name == s.cfg.Topic {
 			if t.Error != nil {
-				return 0, fmt.Errorf("kafka: topic %s: %w", s.cfg.Topic, t.Error)
+				return 0, fmt.Errorf("kafka: %w", s.topicError(fmt.Errorf("topic %s: %w", s.cfg.Topic, t.Error)))
 			}
+			s.found()
 			return len(t.Partitions), nil
 		}
 	}
-	return 0, fmt.Errorf("kafka: topic %s: %w", s.cfg.Topic, kafkago.UnknownTopicOrPartition)
+	return 0, fmt.Errorf("kafka: %w", s.topicError(fmt.Errorf("topic %s: %w", s.cfg.Topic, kafkago.UnknownTopicOrPartition)))
 }
 
 // Close stops accepting events, waits (bounded by ctx) for writes under way and closes
