@@ -11,22 +11,28 @@ import (
 
 // Kafka keeps no duplicate window as JetStream does, so before this process writes what
 // another may have written already, every Kafka sink reads the ids on its topic for the
-// window about to be written and skips them (kafka.Sink.Preload): at the start of a term
-// (the backfill window: the gap's start minus BRIDGE_BACKFILL_OVERLAP) and when the spool
-// hands back the first event an earlier process spooled (it may have been delivered just
-// before that process died). Publishes wait for the read; the subscription does not.
+// window about to be written and skips them (kafka.Sink.Preload): before every backfill
+// publishes (from the start of its window, once REST has answered, so that what a
+// restarted replica replayed meanwhile is seen too), and when the spool hands back the
+// first event an earlier process spooled (it may have been delivered just before that
+// process died). Publishes wait for the read; the subscription does not.
 
-// kafkaTermStart runs before the term's backfill and subscription.
-func (a *App) kafkaTermStart(leaderCtx context.Context, rec *pipeline.Recovery) {
-	g := rec.OpenGap()
-	if g == nil { // no shared watermark: nothing is backfilled
-		return
+// kafkaSeenSource wraps the backfill's source: the alerts it returns are published only
+// after the ids on the Kafka topics since after have been read.
+func (a *App) kafkaSeenSource(src pipeline.AlertSource) pipeline.AlertSource {
+	return func(ctx context.Context, after, before time.Time) ([]event.Event, error) {
+		evs, err := src(ctx, after, before)
+		if err == nil && len(evs) > 0 {
+			for _, done := range a.preloadKafka(ctx, after) {
+				select {
+				case <-done:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+		}
+		return evs, err
 	}
-	since := g.Start.Add(-a.cfg.Bridge.BackfillOverlap)
-	if floor := time.Now().Add(-a.cfg.Bridge.BackfillMaxAge); since.Before(floor) {
-		since = floor
-	}
-	a.preloadKafka(leaderCtx, since)
 }
 
 // kafkaReplayed is told of every spooled event as the spool hands it back: the first one
@@ -38,10 +44,13 @@ func (a *App) kafkaReplayed(ev event.Event) {
 	}
 }
 
-func (a *App) preloadKafka(ctx context.Context, since time.Time) {
+// preloadKafka starts a Preload on every Kafka sink (each logs its outcome).
+func (a *App) preloadKafka(ctx context.Context, since time.Time) []<-chan kafka.PreloadResult {
+	var out []<-chan kafka.PreloadResult
 	for _, s := range a.sinkList {
 		if k, ok := s.(*kafka.Sink); ok {
-			k.Preload(ctx, since) // it logs its outcome
+			out = append(out, k.Preload(ctx, since))
 		}
 	}
+	return out
 }

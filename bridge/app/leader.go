@@ -26,7 +26,6 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 		a.fence.Store(0) // leadership ended before the watermark could be read: nothing was taken
 		return
 	}
-	a.kafkaTermStart(leaderCtx, rec)
 	termCtx, endTerm := context.WithCancel(context.WithoutCancel(leaderCtx))
 	defer endTerm()
 	a.update(func(s *state) { s.recovery = rec })
@@ -101,7 +100,7 @@ func (a *App) fenceValid(fence uint64) bool {
 func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 	return pipeline.NewRecovery(pipeline.RecoveryConfig{
 		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap, Fence: rev,
-		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.rest.AlertEvents(a.org), Store: a.store, MaySave: a.leaseHeld,
+		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.kafkaSeenSource(a.rest.AlertEvents(a.org)), Store: a.store, MaySave: a.leaseHeld,
 		Live:    func() bool { return a.snapshot().subscribed },
 		Logger:  a.log,
 		Metrics: a.recMetrics,

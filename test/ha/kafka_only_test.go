@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,13 +105,24 @@ func (w *kafkaWorld) failover(name string, bound time.Duration, fault func(*repl
 	return c.failover(name, bound, fault)
 }
 
-// topicIDs reads the whole events topic and lists where each ce_id is
-// ("partition@offset HH:MM:SS.mmm rev N").
-func (w *kafkaWorld) topicIDs() (map[string][]string, int, error) {
+// copyOf is one record of an id on the topic.
+type copyOf struct {
+	p   int
+	off int64
+	at  time.Time // record timestamp: the writer's first attempt
+	rev uint64    // rhombus_lease_rev (0: none)
+}
+
+func (c copyOf) String() string {
+	return fmt.Sprintf("%d@%d %s rev %d", c.p, c.off, c.at.Format("15:04:05.000"), c.rev)
+}
+
+// topicIDs reads the whole events topic and lists the copies of each ce_id.
+func (w *kafkaWorld) topicIDs() (map[string][]copyOf, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := &kafkago.Client{Addr: kafkago.TCP(w.kafka.ListenAddrs()...), Timeout: 10 * time.Second}
-	ids, total := map[string][]string{}, 0
+	ids, total := map[string][]copyOf{}, 0
 	for p := range 6 {
 		for off := int64(0); ; {
 			fr, err := cl.Fetch(ctx, &kafkago.FetchRequest{Topic: eventsTopic, Partition: p, Offset: off, MaxBytes: 4 << 20})
@@ -132,16 +145,16 @@ func (w *kafkaWorld) topicIDs() (map[string][]string, int, error) {
 				}
 				off = r.Offset + 1
 				total++
-				id, rev := "", ""
+				c, id := copyOf{p: p, off: r.Offset, at: r.Time}, ""
 				for _, h := range r.Headers {
 					switch h.Key {
 					case "ce_id":
 						id = string(h.Value)
 					case "rhombus_lease_rev":
-						rev = string(h.Value)
+						c.rev, _ = strconv.ParseUint(string(h.Value), 10, 64)
 					}
 				}
-				ids[id] = append(ids[id], fmt.Sprintf("%d@%d %s rev %s", p, r.Offset, r.Time.Format("15:04:05.000"), rev))
+				ids[id] = append(ids[id], c)
 			}
 			if off >= fr.HighWatermark {
 				break
@@ -151,48 +164,69 @@ func (w *kafkaWorld) topicIDs() (map[string][]string, int, error) {
 	return ids, total, nil
 }
 
-// checkTopic waits up to d for every alert the sim created to be on the topic, then
-// fails on any alert missing and on any ce_id there more than once.
-func (w *kafkaWorld) checkTopic(d time.Duration) {
+// waitTopic waits up to d for every alert the sim created to be on the topic and returns
+// the topic's ids, its record count and the alerts still missing.
+func (w *kafkaWorld) waitTopic(d time.Duration) (map[string][]copyOf, int, []string) {
 	w.t.Helper()
 	alerts := w.sim.Alerts()
 	deadline := time.Now().Add(d)
-	var (
-		ids     map[string][]string
-		total   int
-		missing []string
-		err     error
-	)
 	for {
-		ids, total, err = w.topicIDs()
-		missing = missing[:0]
+		ids, total, err := w.topicIDs()
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var missing []string
 		for _, a := range alerts {
-			if err == nil && len(ids[event.AlertID(a.UUID)]) == 0 {
+			if len(ids[event.AlertID(a.UUID)]) == 0 {
 				missing = append(missing, a.UUID)
 			}
 		}
-		if err == nil && len(missing) == 0 || time.Now().After(deadline) {
-			break
+		if len(missing) == 0 || time.Now().After(deadline) {
+			return ids, total, missing
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	repeated := 0
-	for id, where := range ids {
-		if len(where) > 1 {
-			if repeated < 5 {
-				w.t.Errorf("ce_id %s is on the topic %d times: %v", id, len(where), where)
+}
+
+// frozenWrite says whether the extra copy c of an id is a write the frozen leader (term
+// rev) had in flight when it was stopped at at: stamped before the freeze, stored after
+// the successor's copy. Nothing in the bridge can stop such a write (kafka-go has no
+// fencing producer); docs/design.md lists it.
+func frozenWrite(c, first copyOf, rev uint64, at time.Time) bool {
+	return rev != 0 && c.rev == rev && c.at.Before(at) && c.p == first.p && c.off > first.off
+}
+
+// checkTopic fails on any alert missing and on any ce_id on the topic more than once,
+// except writes the frozen leader (term frozenRev, stopped at frozenAt) had in flight;
+// it returns the repeated ids and those in-flight writes.
+func (w *kafkaWorld) checkTopic(d time.Duration, frozenRev uint64, frozenAt time.Time) (repeated, inFlight int) {
+	w.t.Helper()
+	ids, total, missing := w.waitTopic(d)
+	for id, copies := range ids {
+		sort.Slice(copies, func(i, j int) bool { return copies[i].off < copies[j].off })
+		for _, c := range copies[1:] {
+			if frozenWrite(c, copies[0], frozenRev, frozenAt) {
+				inFlight++
+				w.t.Logf("ce_id %s: the frozen leader's write in flight at SIGSTOP landed after its successor's: %v", id, copies)
+				continue
 			}
-			repeated += len(where) - 1
+			if repeated++; repeated <= 5 {
+				w.t.Errorf("ce_id %s is on the topic %d times: %v", id, len(copies), copies)
+			}
 		}
 	}
-	if len(missing) > 0 {
-		w.t.Errorf("%d of %d policy alerts missing from the topic; first: %v", len(missing), len(alerts), missing[:min(5, len(missing))])
+	if repeated > 0 {
+		w.t.Errorf("%d records repeat an id already on the topic", repeated)
 	}
-	w.t.Logf("topic: %d records, %d distinct ids, %d repeated; %d policy alerts created, %d missing",
-		total, len(ids), repeated, len(alerts), len(missing))
+	if inFlight > 3 {
+		w.t.Errorf("%d writes of the frozen leader landed after its successor's copies; want at most the few in flight", inFlight)
+	}
+	if len(missing) > 0 {
+		w.t.Errorf("%d of %d policy alerts missing from the topic; first: %v", len(missing), len(w.sim.Alerts()), missing[:min(5, len(missing))])
+	}
+	w.t.Logf("topic: %d records, %d distinct ids, %d repeated (+%d in flight at the freeze); %d policy alerts created, %d missing",
+		total, len(ids), repeated, inFlight, len(w.sim.Alerts()), len(missing))
+	return repeated, inFlight
 }
 
 // TestKafkaOnlyNoRepeatedIDs: Kafka-only HA at kfake's default group settings (Kafka's:
@@ -200,8 +234,9 @@ func (w *kafkaWorld) checkTopic(d time.Duration) {
 // simulator creating policy alerts at about 50 per second. The leader is killed (-9)
 // twice, each time restarted as a standby (its spool replays what it had not marked
 // delivered), and frozen (SIGSTOP) once for 2 × TTL. Kafka has no duplicate window, so
-// every new term reads the ids already on the topic before it backfills: in the end every
-// alert is on the topic and no ce_id is there twice.
+// every backfill and every replay of an earlier process's spool first reads the ids
+// already on the topic: in the end every alert is on the topic and no ce_id is there twice
+// (but for a write the frozen leader had in flight, see frozenWrite).
 func TestKafkaOnlyNoRepeatedIDs(t *testing.T) {
 	const leaseTTL = 6 * time.Second
 	w := newKafkaWorld(t, 2, leaseTTL)
@@ -220,14 +255,16 @@ func TestKafkaOnlyNoRepeatedIDs(t *testing.T) {
 		old.waitStatus(30*time.Second, "a standby after the restart", func(s status) bool { return !s.Leader })
 	}
 	time.Sleep(2 * time.Second)
-	old, d := w.failover("SIGSTOP", bound, func(r *replica) { r.signal(syscall.SIGSTOP) })
+	frozenRev := mustStatus(t, w.leader(10*time.Second, nil)).Lease.Revision
+	var frozenAt time.Time
+	old, d := w.failover("SIGSTOP", bound, func(r *replica) { frozenAt = time.Now(); r.signal(syscall.SIGSTOP) })
 	took = append(took, d)
 	time.Sleep(2*leaseTTL - d)
 	old.signal(syscall.SIGCONT)
 	old.waitStatus(10*time.Second, "a standby after thawing", func(s status) bool { return !s.Leader })
 	time.Sleep(2 * time.Second)
 	w.sim.StopGenerators()
-	w.checkTopic(30 * time.Second)
+	w.checkTopic(30*time.Second, frozenRev, frozenAt)
 	t.Logf("failover (fault → next SUBSCRIBE) at kfake defaults, TTL %v: kill -9 %v, kill -9 %v, SIGSTOP %v",
 		leaseTTL, took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), took[2].Round(time.Millisecond))
 }
