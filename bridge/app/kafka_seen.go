@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -53,4 +54,17 @@ func (a *App) preloadKafka(ctx context.Context, since time.Time) []<-chan kafka.
 		}
 	}
 	return out
+}
+
+// kafkaSendGuard is asked right before every produce request leaves: while this process
+// still carries the revision of a term whose lease its clock says has ended (a leader
+// thawed after SIGSTOP, or cut off from the lease store, before it handed over), nothing
+// is sent, so a write that waited in the writer during the freeze cannot land after the
+// successor's copy. Events of the ended term are fenced and become the successor's gap;
+// others (webhooks) are retried once the hand-over cleared the revision.
+func (a *App) kafkaSendGuard() error {
+	if f := a.fence.Load(); !a.fenceValid(f) {
+		return fmt.Errorf("the lease term %d of this replica has ended", f)
+	}
+	return nil
 }

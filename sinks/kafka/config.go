@@ -49,6 +49,10 @@ type Config struct {
 	PreloadMaxRecords int           // [DedupMaxIDs]
 	PreloadTimeout    time.Duration // [5s]
 
+	// SendGuard, when set, is asked right before every produce request is sent; an error
+	// refuses it (nothing is stored) and Publish returns that error without retrying.
+	SendGuard func() error
+
 	Name       string // [kafka] sink name in logs and metrics
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics not registered

@@ -129,7 +129,7 @@ func (s *Sink) attempt(e *entry, ev *event.Event) (outcome, error) {
 // appended.
 func notStored(err error) bool {
 	var tooLarge kafkago.MessageTooLargeError
-	if errors.As(err, &tooLarge) {
+	if errors.As(err, &tooLarge) || errors.Is(err, errNotSent) {
 		return true
 	}
 	for _, e := range []kafkago.Error{kafkago.NotLeaderForPartition, kafkago.UnknownTopicOrPartition,
@@ -156,5 +156,5 @@ func permanent(err error) bool {
 	var tooLarge kafkago.MessageTooLargeError
 	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
 		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.TopicAuthorizationFailed) ||
-		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed)
+		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed) || errors.Is(err, errNotSent)
 }

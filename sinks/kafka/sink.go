@@ -61,11 +61,15 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	addr := kafkago.TCP(cfg.Brokers...)
+	var wt kafkago.RoundTripper = t
+	if cfg.SendGuard != nil {
+		wt = guarded{RoundTripper: t, guard: cfg.SendGuard}
+	}
 	s := &Sink{
 		cfg: cfg, transport: t,
 		client: &kafkago.Client{Addr: addr, Transport: t, Timeout: cfg.WriteTimeout},
 		w: &kafkago.Writer{
-			Addr: addr, Topic: cfg.Topic, Transport: t,
+			Addr: addr, Topic: cfg.Topic, Transport: wt,
 			Balancer:     &kafkago.Murmur2Balancer{},
 			RequiredAcks: kafkago.RequireAll,
 			MaxAttempts:  1, // retries are ours: an ambiguous failure is read back first
