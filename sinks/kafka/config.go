@@ -49,8 +49,9 @@ type Config struct {
 	PreloadMaxRecords int           // [DedupMaxIDs]
 	PreloadTimeout    time.Duration // [5s]
 
-	// SendGuard, when set, is asked right before every produce request is sent; an error
-	// refuses it (nothing is stored) and Publish returns that error without retrying.
+	// SendGuard, when set, is asked before every write on the writer's connections; an
+	// error breaks the connection (what was not written is not stored; the attempt counts
+	// as ambiguous) and Publish returns that error without retrying.
 	SendGuard func() error
 
 	Name       string // [kafka] sink name in logs and metrics

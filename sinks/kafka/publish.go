@@ -129,7 +129,7 @@ func (s *Sink) attempt(e *entry, ev *event.Event) (outcome, error) {
 // appended.
 func notStored(err error) bool {
 	var tooLarge kafkago.MessageTooLargeError
-	if errors.As(err, &tooLarge) || errors.Is(err, errNotSent) {
+	if errors.As(err, &tooLarge) {
 		return true
 	}
 	for _, e := range []kafkago.Error{kafkago.NotLeaderForPartition, kafkago.UnknownTopicOrPartition,

@@ -31,16 +31,17 @@ const (
 
 // Sink writes events to one Kafka topic. It is safe for concurrent use.
 type Sink struct {
-	cfg       Config
-	w         *kafkago.Writer
-	client    *kafkago.Client
-	transport *kafkago.Transport
-	win       *window
-	hold      hold // Publish waits while ids already on the topic are read (Preload)
-	topic     topicState
-	sem       chan struct{}
-	m         *sinks.SinkMetrics
-	log       *slog.Logger
+	cfg        Config
+	w          *kafkago.Writer
+	client     *kafkago.Client
+	transport  *kafkago.Transport
+	wtransport *kafkago.Transport // the writer's (t itself unless SendGuard is set)
+	win        *window
+	hold       hold // Publish waits while ids already on the topic are read (Preload)
+	topic      topicState
+	sem        chan struct{}
+	m          *sinks.SinkMetrics
+	log        *slog.Logger
 
 	mu     sync.RWMutex
 	closed bool
@@ -61,12 +62,15 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	addr := kafkago.TCP(cfg.Brokers...)
-	var wt kafkago.RoundTripper = t
+	wt := t // the writer's transport: its own connections when they are guarded
 	if cfg.SendGuard != nil {
-		wt = guarded{RoundTripper: t, guard: cfg.SendGuard}
+		if wt, err = cfg.transport(); err != nil {
+			return nil, err
+		}
+		wt.Dial = guardedDial(cfg.DialTimeout, cfg.SendGuard)
 	}
 	s := &Sink{
-		cfg: cfg, transport: t,
+		cfg: cfg, transport: t, wtransport: wt,
 		client: &kafkago.Client{Addr: addr, Transport: t, Timeout: cfg.WriteTimeout},
 		w: &kafkago.Writer{
 			Addr: addr, Topic: cfg.Topic, Transport: wt,
@@ -163,6 +167,7 @@ func (s *Sink) Close(ctx context.Context) error {
 		s.wg.Wait()
 		err := s.w.Close()
 		s.transport.CloseIdleConnections()
+		s.wtransport.CloseIdleConnections()
 		done <- err
 	}()
 	select {
