@@ -56,10 +56,10 @@ func (a *App) preloadKafka(ctx context.Context, since time.Time) []<-chan kafka.
 	return out
 }
 
-// kafkaSendGuard is asked right before every produce request leaves: while this process
-// still carries the revision of a term whose lease its clock says has ended (a leader
-// thawed after SIGSTOP, or cut off from the lease store, before it handed over), nothing
-// is sent, so a write that waited in the writer during the freeze cannot land after the
+// kafkaSendGuard is asked before every write on the Kafka writer's connections: while
+// this process still carries the revision of a term whose lease its clock says has ended
+// (a leader thawed after SIGSTOP, or cut off from the lease store, before it handed over),
+// nothing is sent, so a write that waited during the freeze does not land after the
 // successor's copy. Events of the ended term are fenced and become the successor's gap;
 // others (webhooks) are retried once the hand-over cleared the revision.
 func (a *App) kafkaSendGuard() error {

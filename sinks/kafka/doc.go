@@ -37,13 +37,13 @@
 // window; Publish waits until it is done. It is bounded by PreloadMaxRecords (the newest
 // records of each partition are kept) and PreloadTimeout.
 //
-// SendGuard, when set, is asked right before each produce request is handed to a
-// connection; the bridge refuses them while its lease term has ended, so a thawed
-// leader's batch that waited in the writer is not sent.
+// SendGuard, when set, is asked before every write on the writer's connections; the
+// bridge refuses them while its lease term has ended, so a thawed leader's request that
+// waited in the writer is not sent (until the replica has handed over).
 //
 // Duplicates that remain possible: a write of another process that reaches the broker
-// after a Preload read its partition (a request a frozen leader had already handed to
-// its connection); beyond the
+// after a Preload read its partition (a frozen leader's request that goes out after it
+// handed over on SIGCONT); beyond the
 // Preload bounds; after an id left the window; when a read-back would exceed VerifyMaxBytes; when a
 // produce request reaches the broker after the read-back (a request delayed in the
 // network longer than WriteTimeout); and with broker-side LogAppendTime more than 30s
