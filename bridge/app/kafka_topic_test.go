@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -63,8 +64,13 @@ func TestKafkaMissingTopicNamesTheFix(t *testing.T) {
 			t.Fatalf("/readyz %d %q; want 503 naming the fix", resp.StatusCode, body)
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.WaitSubscriptions(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	s.CreateAlert(sim.Alert{}) // a publish that fails for want of the topic, and is retried
-	waitFor(t, "a failed publish", 20*time.Second, func() bool { return strings.Contains(logs.String(), "publish failed") })
+	waitFor(t, "a failed publish", 45*time.Second, func() bool { return strings.Contains(logs.String(), "publish failed") })
 	var errs []string
 	for _, l := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(l, "level=ERROR") {
