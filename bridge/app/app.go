@@ -73,6 +73,7 @@ type App struct {
 	spool      *spool.Spool
 	fence      atomic.Uint64 // the lease revision whose events may be published (0: none)
 	overflowed atomic.Bool   // an overflow gap waits for room in the queue
+	replaySeen sync.Once     // the Kafka sinks read the ids on their topics before a spool replay
 
 	mu    sync.Mutex
 	state state // what /status and /readyz report

@@ -120,7 +120,7 @@ func (a *App) fenceValid(fence uint64) bool {
 func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 	return pipeline.NewRecovery(pipeline.RecoveryConfig{
 		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap, Fence: rev,
-		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.rest.AlertEvents(a.org), Store: a.store, MaySave: a.leaseHeld,
+		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.kafkaSeenSource(a.rest.AlertEvents(a.org)), Store: a.store, MaySave: a.leaseHeld,
 		Live:    func() bool { return a.snapshot().subscribed },
 		Logger:  a.log,
 		Metrics: a.recMetrics,

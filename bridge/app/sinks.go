@@ -62,6 +62,7 @@ func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
 		kc := KafkaClientConfig(k)
 		kc.CreateTopic, kc.Partitions, kc.Replication = k.CreateTopic, k.Partitions, k.Replication
 		kc.WriteTimeout, kc.Logger, kc.Registerer = a.cfg.Bridge.PublishTimeout, a.log, a.reg
+		kc.SendGuard = a.kafkaSendGuard
 		return kafka.New(ctx, kc)
 	default:
 		return nil, fmt.Errorf("unknown sink %q", name)

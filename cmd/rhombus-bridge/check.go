@@ -18,6 +18,7 @@ func runCheck(stdout io.Writer) error {
 		return err
 	}
 	_, err = fmt.Fprint(stdout, cfg.String(), "configuration OK\n")
+	checkKafkaLease(context.Background(), cfg, stdout)
 	return err
 }
 
