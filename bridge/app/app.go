@@ -100,8 +100,8 @@ func New(cfg config.Config, opt Options) (*App, error) {
 // documentation). Start-up failures are returned with their cause.
 func (a *App) Run(ctx context.Context) error {
 	a.started = time.Now()
-	a.log.Info("starting rhombus-bridge", "version", a.opt.Version, "sinks", a.cfg.Bridge.Sinks,
-		"lease", a.cfg.Bridge.Lease)
+	a.log.Info("starting rhombus-bridge", "version", a.opt.Version, "deployment", a.cfg.Bridge.Deployment,
+		"sinks", a.cfg.Bridge.Sinks, "lease", a.cfg.Bridge.Lease)
 	defer a.closeAll()
 	if a.needsNATS() {
 		if err := a.startNATS(ctx); err != nil {

@@ -104,14 +104,14 @@ func (a *App) openStore(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		st, err := newKVWatermark(ctx, js, a.org, a.cfg.NATS.Replicas)
+		st, err := newKVWatermark(ctx, js, a.cfg.Bridge.Deployment, a.org, a.cfg.NATS.Replicas)
 		if err != nil {
 			return err
 		}
 		a.store = st
 		return nil
 	}
-	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.org)
+	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.cfg.Bridge.Deployment, a.org)
 	a.store = st
 	return err
 }

@@ -38,7 +38,7 @@ func (a *App) snapshot() state {
 // status is the /status document.
 func (a *App) status() ops.Status {
 	s := a.snapshot()
-	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Leader: s.leader, Subscribed: s.subscribed,
+	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Deployment: a.cfg.Bridge.Deployment, Leader: s.leader, Subscribed: s.subscribed,
 		OrgUUID: s.org, Version: a.opt.Version, WatermarkMs: a.wm.Mark(),
 		StartedAt: a.started.UTC().Format(time.RFC3339)}
 	if a.pipe != nil {
