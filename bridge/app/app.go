@@ -90,6 +90,11 @@ func New(cfg config.Config, opt Options) (*App, error) {
 	if len(cfg.Bridge.Sinks) == 0 {
 		return nil, errors.New("app: no sink configured")
 	}
+	if cfg.Bridge.Lease == "none" { // this replica leads: lease_leader is 1, as on the dashboard
+		if err := lease.RegisterWithoutLease(opt.Registry); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger.With("instance", cfg.Bridge.InstanceID), reg: opt.Registry,
 		wm: pipeline.NewWatermark(0)}
 	a.state.org = cfg.Rhombus.OrgUUID

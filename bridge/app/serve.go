@@ -72,7 +72,7 @@ func (a *App) prepare(ctx context.Context) error {
 		return err
 	}
 	a.pipe = p
-	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg); err != nil {
+	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg, gapCauses()...); err != nil {
 		return err
 	}
 	if a.cfg.Bridge.Lease != "none" {
