@@ -20,7 +20,7 @@ type RecoveryMetrics struct {
 func NewRecoveryMetrics(reg prometheus.Registerer, causes ...string) (*RecoveryMetrics, error) {
 	m := &RecoveryMetrics{
 		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_gaps_total",
-			Help: "Gaps opened in the live feed, by cause (startup, failover, disconnect, overflow)."}, []string{"cause"}),
+			Help: "Gaps opened in the live feed, by cause (startup, failover, overflow, or how the connection ended)."}, []string{"cause"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_gap_open",
 			Help: "1 while a gap is open (not yet backfilled)."}),
 		recov: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_backfilled_total",
