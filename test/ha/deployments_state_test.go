@@ -13,7 +13,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
@@ -154,44 +156,57 @@ func watchTopic(t *testing.T, brokers []string, topic string) *idCounter {
 	return c
 }
 
-// kvWatermarks reads watermarks from the JetStream KV state bucket.
+// kvWatermarks reads watermarks from the JetStream KV state bucket (0: none saved yet;
+// -1: the read failed).
 func kvWatermarks(t *testing.T, url string) func(key string) int64 {
 	js := natsJS(t, url)
 	return func(key string) int64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		kv, err := js.KeyValue(ctx, "rhombus_bridge_state")
 		if err != nil {
-			return 0
+			return -1
 		}
 		e, err := kv.Get(ctx, key)
-		if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return 0
 		}
-		ms, _ := strconv.ParseInt(string(e.Value()), 10, 64)
+		if err != nil {
+			return -1
+		}
+		ms, err := strconv.ParseInt(string(e.Value()), 10, 64)
+		if err != nil {
+			return -1
+		}
 		return ms
 	}
 }
 
-// kafkaWatermarks reads watermarks from the Kafka state topic: the key's last record.
+// kafkaWatermarks reads watermarks from the Kafka state topic: the key's last record up to
+// the partition's end (0: none saved yet; -1: the read failed).
 func kafkaWatermarks(t *testing.T, brokers []string, topic string) func(key string) int64 {
 	return func(key string) int64 {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 		if err != nil {
 			t.Error(err)
-			return 0
+			return -1
 		}
 		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		end, err := endOffset(ctx, cl, topic)
+		if err != nil {
+			return -1
+		}
 		var ms int64
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		for next := int64(0); next < end; {
 			fs := cl.PollFetches(ctx)
-			cancel()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) || fs.Empty() {
-				return ms // read to the end
+			if ctx.Err() != nil {
+				return -1
 			}
 			fs.EachRecord(func(r *kgo.Record) {
+				next = r.Offset + 1
 				var v struct {
 					Ms int64 `json:"ms"`
 				}
@@ -200,7 +215,30 @@ func kafkaWatermarks(t *testing.T, brokers []string, topic string) func(key stri
 				}
 			})
 		}
+		return ms
 	}
+}
+
+// endOffset is the end (high watermark) of partition 0 of topic.
+func endOffset(ctx context.Context, cl *kgo.Client, topic string) (int64, error) {
+	p := kmsg.NewListOffsetsRequestTopicPartition()
+	p.Partition, p.Timestamp = 0, -1 // -1: the latest offset
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic, rt.Partitions = topic, []kmsg.ListOffsetsRequestTopicPartition{p}
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.Topics = []kmsg.ListOffsetsRequestTopic{rt}
+	res, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Topics) != 1 || len(res.Topics[0].Partitions) != 1 {
+		return 0, fmt.Errorf("list offsets of %s: %d topics in the answer", topic, len(res.Topics))
+	}
+	rp := res.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+		return 0, err
+	}
+	return rp.Offset, nil
 }
 
 // checkLeaseKeys checks that each deployment holds its own key in the NATS lease bucket.

@@ -1,9 +1,11 @@
 package ha_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,8 @@ func runTwoDeployments(t *testing.T, s *sim.Server, d twoDeployments) {
 	t.Helper()
 	d.prod.oneLeader(t, 30*time.Second)
 	d.other.oneLeader(t, 30*time.Second)
+	d.prod.checkStartLine(t)
+	d.other.checkStartLine(t)
 	burst := createAlerts(s, 100)
 	for _, a := range burst {
 		if a.Live != 2 {
@@ -96,7 +100,7 @@ func runTwoDeployments(t *testing.T, s *sim.Server, d twoDeployments) {
 	more := createAlerts(s, 20)
 	d.prodIDs.checkAll(t, "production after the second deployment stopped", more, 30*time.Second)
 	waitMark(t, d.marks, d.prodKey, more[len(more)-1].TimestampMs)
-	if got := d.marks(d.otherKey); got != otherMark {
+	if got := readMark(t, d.marks, d.otherKey); got != otherMark {
 		t.Errorf("the stopped deployment's watermark %s moved from %d to %d", d.otherKey, otherMark, got)
 	}
 	t.Logf("watermarks: %s = %d, %s = %d (frozen since the stop)", d.prodKey, d.marks(d.prodKey), d.otherKey, otherMark)
@@ -130,6 +134,17 @@ func waitMark(t *testing.T, marks func(string) int64, key string, ms int64) int6
 	bridgetest.WaitFor(t, fmt.Sprintf("watermark %s ≥ %d", key, ms), 30*time.Second, func() bool {
 		got = marks(key)
 		return got >= ms
+	})
+	return got
+}
+
+// readMark reads the stored watermark under key, retrying a failed read for up to 30 s.
+func readMark(t *testing.T, marks func(string) int64, key string) int64 {
+	t.Helper()
+	got := int64(-1)
+	bridgetest.WaitFor(t, "a read of watermark "+key, 30*time.Second, func() bool {
+		got = marks(key)
+		return got >= 0
 	})
 	return got
 }
@@ -223,4 +238,29 @@ func (d *deployment) hasOneLeader() (bool, string) {
 		}
 	}
 	return true, seen
+}
+
+// checkStartLine checks that each replica's start-up line names the deployment.
+func (d *deployment) checkStartLine(t *testing.T) {
+	t.Helper()
+	for _, r := range d.reps {
+		b, err := os.ReadFile(r.logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, line := range strings.Split(string(b), "\n") {
+			var rec struct {
+				Msg        string `json:"msg"`
+				Deployment string `json:"deployment"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "starting rhombus-bridge" {
+				found = rec.Deployment == d.name
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: no start-up line with deployment %q", r.id, d.name)
+		}
+	}
 }
