@@ -39,16 +39,23 @@ func TestScrapeRightAfterStart(t *testing.T) {
 	for _, lease := range []string{"nats", "none"} {
 		t.Run("lease="+lease, func(t *testing.T) {
 			body := scrapeAtStart(t, lease)
-			problems, err := promlint.New(bytes.NewReader(body)).Lint()
-			if err != nil {
-				t.Fatalf("promlint: %v", err)
-			}
-			for _, p := range problems {
-				t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-			}
+			lint(t, "first scrape", promlint.New(bytes.NewReader(body)))
 			checkUsedPresent(t, body)
 		})
 	}
+}
+
+// lint fails for every problem promlint (the checks of `promtool check metrics`) finds.
+func lint(t *testing.T, what string, l *promlint.Linter) {
+	t.Helper()
+	problems, err := l.Lint()
+	if err != nil {
+		t.Fatalf("promlint, %s: %v", what, err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint, %s: %s: %s", what, p.Metric, p.Text)
+	}
+	t.Logf("promlint, %s: %d problems", what, len(problems))
 }
 
 // scrapeAtStart starts a bridge with production's registry (Go and process collectors)
