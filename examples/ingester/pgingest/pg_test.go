@@ -92,14 +92,24 @@ func startThrowaway() (*throwaway, string, error) {
 	}
 	if err := in.start(initdb); err != nil {
 		in.stop()
-		return nil, "", fmt.Errorf("throwaway PostgreSQL (%s): %w", initdb, err)
+		err = fmt.Errorf("throwaway PostgreSQL (%s): %w", initdb, err)
+		if in.asUser != "" { // root: the system server, if there is one, rather than a red run
+			if sys, skip, _ := systemOrSkip(); sys != nil {
+				return sys, skip, nil
+			}
+		}
+		return nil, "", err
 	}
 	return in, "", nil
 }
 
 // start creates the cluster and starts the server on a free port.
 func (in *throwaway) start(initdb string) error {
-	dir, err := os.MkdirTemp("", "pgingest-pg-*")
+	parent := "" // os.TempDir(); for another user /tmp, which it can always reach
+	if in.asUser != "" {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "pgingest-pg-*")
 	if err != nil {
 		return err
 	}
@@ -134,7 +144,7 @@ func (in *throwaway) run(tool string, args ...string) error {
 		name, argv = runuser(), append([]string{"-u", in.asUser, "--", tool}, args...)
 	}
 	cmd := exec.Command(name, argv...)
-	cmd.Dir = os.TempDir()
+	cmd.Dir = "/"
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %v: %w\n%s", tool, args, err, out)
