@@ -14,8 +14,8 @@ import (
 )
 
 // kafkaWatermark keeps the watermark in a compacted, single-partition Kafka topic (key
-// ScopedName("watermark", deployment, org), the last value wins), where every replica reads it: the shared store
-// of Kafka-only deployments, as JetStream KV is with NATS.
+// ScopedName("watermark", deployment, org), the last value wins), where every replica
+// reads it: the shared store of Kafka-only deployments, as JetStream KV is with NATS.
 type kafkaWatermark struct {
 	topic    string
 	key      string
@@ -74,8 +74,8 @@ func newKafkaWatermark(ctx context.Context, cfg kafkaStateConfig) (*kafkaWaterma
 	if err != nil {
 		return nil, fmt.Errorf("watermark: state topic %s: %w", cfg.Topic, err)
 	}
-	w := &kafkaWatermark{topic: cfg.Topic, key: ScopedName("watermark", cfg.Deployment, cfg.Org), instance: cfg.Instance,
-		tr: tr, cl: &kafkago.Client{Addr: kafkago.TCP(kc.Brokers...), Transport: tr, Timeout: cfg.Timeout},
+	w := &kafkaWatermark{topic: cfg.Topic, key: ScopedName("watermark", cfg.Deployment, cfg.Org),
+		instance: cfg.Instance, tr: tr, cl: &kafkago.Client{Addr: kafkago.TCP(kc.Brokers...), Transport: tr, Timeout: cfg.Timeout},
 		log: cfg.Logger.With("topic", cfg.Topic)}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -43,8 +43,8 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 		if jerr != nil {
 			return nil, jerr
 		}
-		b, err = lease.NewNATS(js, lease.NATSConfig{Bucket: LeaseBucket, Key: ScopedName("leader", a.cfg.Bridge.Deployment, a.org),
-			Replicas: a.cfg.NATS.Replicas})
+		b, err = lease.NewNATS(js, lease.NATSConfig{Bucket: LeaseBucket,
+			Key: ScopedName("leader", a.cfg.Bridge.Deployment, a.org), Replicas: a.cfg.NATS.Replicas})
 	case "kafka":
 		b, err = a.kafkaLease()
 	default:
@@ -64,6 +64,6 @@ func (a *App) kafkaLease() (lease.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lease.NewKafka(lease.KafkaConfig{Brokers: k.Brokers, GroupID: ScopedName(LeaseGroupKind, a.cfg.Bridge.Deployment, a.org),
-		Topic: k.LeaseTopic, TLS: tc, SASL: mech})
+	return lease.NewKafka(lease.KafkaConfig{Brokers: k.Brokers,
+		GroupID: ScopedName(LeaseGroupKind, a.cfg.Bridge.Deployment, a.org), Topic: k.LeaseTopic, TLS: tc, SASL: mech})
 }

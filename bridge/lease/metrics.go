@@ -51,7 +51,8 @@ func RegisterWithoutLease(reg prometheus.Registerer) error {
 	}
 	m.leader.Set(1)
 	since := time.Now()
-	seconds := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: leaderSecondsName, Help: leaderSecondsHelp}, func() float64 { return time.Since(since).Seconds() })
+	seconds := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: leaderSecondsName, Help: leaderSecondsHelp},
+		func() float64 { return time.Since(since).Seconds() })
 	for _, c := range []prometheus.Collector{m.leader, m.revision, m.transitions, seconds} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("lease: metrics: %w", err)

@@ -21,7 +21,10 @@ func (s *Sink) ensureStream(ctx context.Context, js jetstream.JetStream) error {
 			MaxAge: s.cfg.MaxAge, MaxBytes: s.cfg.MaxBytes, Discard: jetstream.DiscardOld,
 			Description: "Rhombus change events as CloudEvents (rhombus-bridge)",
 		})
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil // another replica created it meanwhile
+		}
+		if err != nil {
 			return fmt.Errorf("natsjs: create stream %s: %w", s.cfg.Stream, err)
 		}
 		s.cfg.Logger.Info("stream created", "stream", s.cfg.Stream, "subjects", subject,
