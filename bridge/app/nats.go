@@ -79,7 +79,8 @@ func (a *App) startEmbedded() (*server.Server, error) {
 		srv, err = natsjs.StartEmbedded(cfg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS (NATS_EMBEDDED_LISTEN=%s): %w", cfg.Listen, err)
+		return nil, fmt.Errorf("embedded NATS (BRIDGE_DATA_DIR=%s, NATS_EMBEDDED_LISTEN=%s): %w",
+			a.cfg.Bridge.DataDir, cfg.Listen, err)
 	}
 	return srv, nil
 }

@@ -11,13 +11,18 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/webhook"
 )
 
 // serve runs the components until ctx ends, then stops them in order: inputs, pipeline,
 // operations endpoints.
 func (a *App) serve(ctx context.Context) error {
 	a.runCtx = ctx
-	opsSrv, err := ops.New(ops.Config{Addr: a.cfg.HTTP.Addr, Status: a.status, Ready: a.ready, Gatherer: a.reg, Logger: a.log})
+	if err := webhook.RegisterMetrics(a.reg); err != nil { // every series at 0 from the start
+		return fmt.Errorf("webhook metrics: %w", err)
+	}
+	opsSrv, err := ops.New(ops.Config{Addr: a.cfg.HTTP.Addr, Pprof: a.cfg.HTTP.Pprof, Status: a.status, Ready: a.ready,
+		Gatherer: a.reg, Logger: a.log})
 	if err != nil {
 		return err
 	}

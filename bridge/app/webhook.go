@@ -16,7 +16,7 @@ func (a *App) startWebhook(ctx context.Context, wg *sync.WaitGroup) (string, err
 		return "", nil
 	}
 	cfg := webhook.ConfigFrom(a.cfg.Webhook, func() string { return a.org })
-	cfg.Logger, cfg.Registerer = a.log, a.reg
+	cfg.Logger, cfg.Registerer, cfg.MaxEventBytes = a.log, a.reg, a.maxEventBytes()
 	h, err := webhook.New(cfg, a.pipe)
 	if err != nil {
 		return "", err
@@ -34,4 +34,17 @@ func (a *App) startWebhook(ctx context.Context, wg *sync.WaitGroup) (string, err
 	})
 	a.log.Info("webhook receiver listening", "addr", ln.Addr().String(), "path", a.cfg.Webhook.Path)
 	return ln.Addr().String(), nil
+}
+
+// maxEventBytes is the largest message every configured sink takes: the NATS server's
+// max_payload as it announced it, and Kafka's default message.max.bytes (about 1 MiB).
+func (a *App) maxEventBytes() int64 {
+	n := int64(webhook.DefaultMaxEventBytes)
+	if a.nc != nil && a.cfg.Bridge.Enabled("nats") && a.nc.MaxPayload() > 0 {
+		n = a.nc.MaxPayload()
+	}
+	if a.cfg.Bridge.Enabled("kafka") {
+		n = min(n, webhook.DefaultMaxEventBytes)
+	}
+	return n
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"net"
 	"net/url"
 	"regexp"
@@ -39,9 +38,9 @@ func parseRhombus(r raw, mode Mode, p *problems) Rhombus {
 		OrgUUID:        strings.TrimSpace(r.OrgUUID),
 		WSURL:          urlOf(p, "RHOMBUS_WS_URL", r.WSURL, "ws", "wss"),
 		APIURL:         strings.TrimRight(urlOf(p, "RHOMBUS_API_URL", r.APIURL, "http", "https"), "/"),
-		Heartbeat:      duration(p, "RHOMBUS_HEARTBEAT", r.Heartbeat, 100*time.Millisecond),
+		Heartbeat:      durationIn(p, "RHOMBUS_HEARTBEAT", r.Heartbeat, 100*time.Millisecond, MaxTimeout),
 		Entities:       list(r.Entities),
-		RESTRate:       float(p, "RHOMBUS_REST_RATE", r.RESTRate),
+		RESTRate:       float(p, "RHOMBUS_REST_RATE", r.RESTRate, MaxRESTRate),
 		Enrich:         boolean(p, "BRIDGE_ENRICH", r.Enrich),
 	}
 	if c.APIKey == "" && mode == ModeRun {
@@ -58,13 +57,13 @@ func parseBridge(r raw, p *problems) Bridge {
 		Sinks:           sinkList(p, r.Sinks),
 		InstanceID:      strings.TrimSpace(r.InstanceID),
 		Lease:           oneOf(p, "BRIDGE_LEASE", r.Lease, "auto", "nats", "kafka", "none"),
-		LeaseTTL:        duration(p, "BRIDGE_LEASE_TTL", r.LeaseTTL, time.Second),
+		LeaseTTL:        durationIn(p, "BRIDGE_LEASE_TTL", r.LeaseTTL, time.Second, MaxTimeout),
 		DataDir:         nonEmpty(p, "BRIDGE_DATA_DIR", r.DataDir),
-		PublishTimeout:  duration(p, "BRIDGE_PUBLISH_TIMEOUT", r.PublishTimeout, 10*time.Millisecond),
-		ShutdownTimeout: duration(p, "BRIDGE_SHUTDOWN_TIMEOUT", r.ShutdownTimeout, 0),
-		BufferEvents:    integer(p, "BRIDGE_BUFFER_EVENTS", r.BufferEvents, 1),
-		SpoolMaxBytes:   int64(integer(p, "BRIDGE_SPOOL_MAX_BYTES", r.SpoolMaxBytes, 0)),
-		SpoolMaxAge:     duration(p, "BRIDGE_SPOOL_MAX_AGE", r.SpoolMaxAge, 0),
+		PublishTimeout:  durationIn(p, "BRIDGE_PUBLISH_TIMEOUT", r.PublishTimeout, 10*time.Millisecond, MaxTimeout),
+		ShutdownTimeout: durationIn(p, "BRIDGE_SHUTDOWN_TIMEOUT", r.ShutdownTimeout, 0, MaxTimeout),
+		BufferEvents:    integerIn(p, "BRIDGE_BUFFER_EVENTS", r.BufferEvents, 1, MaxBufferEvents, "each is held in memory"),
+		SpoolMaxBytes:   spoolBytes(p, r.SpoolMaxBytes),
+		SpoolMaxAge:     duration(p, "BRIDGE_SPOOL_MAX_AGE", r.SpoolMaxAge, time.Second), // 0 would mean the spool's default
 		BackfillOverlap: duration(p, "BRIDGE_BACKFILL_OVERLAP", r.BackfillOverlap, 0),
 		BackfillMaxAge:  duration(p, "BRIDGE_BACKFILL_MAX_AGE", r.BackfillMaxAge, time.Minute),
 	}
@@ -76,19 +75,20 @@ func parseBridge(r raw, p *problems) Bridge {
 
 func parseNATS(r raw, p *problems) NATS {
 	c := NATS{
-		URL:             strings.TrimSpace(r.NATSURL),
+		URL:             natsURL(p, r.NATSURL),
 		EmbeddedListen:  addr(p, "NATS_EMBEDDED_LISTEN", r.NATSEmbeddedListen),
 		Creds:           strings.TrimSpace(r.NATSCreds),
 		Stream:          match(p, "NATS_STREAM", r.NATSStream, streamRE, "letters, digits, _ and - only"),
 		SubjectPrefix:   match(p, "NATS_SUBJECT_PREFIX", r.NATSSubjectPrefix, tokenRE, "subject tokens of letters, digits, _ and -"),
-		DuplicateWindow: duration(p, "NATS_DUPLICATE_WINDOW", r.NATSDuplicateWindow, time.Second),
-		MaxInFlight:     integer(p, "NATS_MAX_INFLIGHT", r.NATSMaxInFlight, 1),
+		DuplicateWindow: durationIn(p, "NATS_DUPLICATE_WINDOW", r.NATSDuplicateWindow, time.Second, MaxDuplicateWindow),
+		MaxInFlight:     integerIn(p, "NATS_MAX_INFLIGHT", r.NATSMaxInFlight, 1, MaxNATSInFlight, "each holds its event until acked"),
 		Replicas:        integer(p, "NATS_REPLICAS", r.NATSReplicas, 1),
 	}
 	if c.Replicas > 5 {
 		p.add("NATS_REPLICAS", "at most 5, got %d", c.Replicas)
 	}
 	parseStreamLimits(r, &c, p)
+	checkStreamLimits(c, p)
 	return c
 }
 
@@ -112,7 +112,7 @@ func parseStreamLimits(r raw, c *NATS, p *problems) {
 
 func parseKafka(r raw, p *problems) Kafka {
 	return Kafka{
-		Brokers:       list(r.KafkaBrokers),
+		Brokers:       brokers(p, r.KafkaBrokers),
 		Topic:         match(p, "KAFKA_TOPIC", r.KafkaTopic, tokenRE, "letters, digits, ., _ and - only"),
 		TLS:           boolean(p, "KAFKA_TLS", r.KafkaTLS),
 		CAFile:        strings.TrimSpace(r.KafkaCAFile),
@@ -131,10 +131,10 @@ func parseWebhook(r raw, p *problems) Webhook {
 	c := Webhook{
 		Addr:        addr(p, "WEBHOOK_ADDR", r.WebhookAddr),
 		Path:        r.WebhookPath,
-		Secrets:     list(r.WebhookSecret),
-		MaxBytes:    int64(integer(p, "WEBHOOK_MAX_BYTES", r.WebhookMaxBytes, 1)),
-		AckTimeout:  duration(p, "WEBHOOK_ACK_TIMEOUT", r.WebhookTimeout, 10*time.Millisecond),
-		Concurrency: integer(p, "WEBHOOK_CONCURRENCY", r.WebhookConcurrency, 1),
+		Secrets:     webhookSecrets(p, r.WebhookSecret),
+		MaxBytes:    int64(integerIn(p, "WEBHOOK_MAX_BYTES", r.WebhookMaxBytes, 1, MaxWebhookBytes, whyWebhookBytes)),
+		AckTimeout:  durationIn(p, "WEBHOOK_ACK_TIMEOUT", r.WebhookTimeout, 10*time.Millisecond, MaxTimeout),
+		Concurrency: integerIn(p, "WEBHOOK_CONCURRENCY", r.WebhookConcurrency, 1, MaxWebhookConcurrency, whyConcurrency),
 		TLSCert:     strings.TrimSpace(r.WebhookTLSCert),
 		TLSKey:      strings.TrimSpace(r.WebhookTLSKey),
 		ClientCA:    strings.TrimSpace(r.WebhookClientCA),
@@ -198,15 +198,6 @@ func crossCheck(c *Config, r raw, p *problems) {
 	}
 	if c.NATS.DuplicateWindow > 0 && c.Bridge.LeaseTTL > 0 && c.Bridge.LeaseTTL > c.NATS.DuplicateWindow {
 		p.add("BRIDGE_LEASE_TTL", "must not exceed NATS_DUPLICATE_WINDOW (%s)", r.NATSDuplicateWindow)
-	}
-	if c.NATS.URL != "" {
-		if _, err := url.Parse(c.NATS.URL); err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // the url.Error would quote the URL, password and all
-			}
-			p.add("NATS_URL", "%q is not a URL: %v", RedactURL(c.NATS.URL), err)
-		}
 	}
 }
 
@@ -285,10 +276,13 @@ func integer(p *problems, name, v string, least int) int {
 	return n
 }
 
-func float(p *problems, name, v string) float64 {
+func float(p *problems, name, v string, most float64) float64 {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || f <= 0 {
+	switch {
+	case err != nil || !finite(f) || f <= 0:
 		p.add(name, "%q is not a positive number", v)
+	case f > most:
+		p.add(name, "%g is above the maximum %g", f, most)
 	}
 	return f
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // String prints the effective configuration, one VARIABLE=value line per setting in the
-// contract's order, with secrets masked and derived values (instance id, resolved lease)
-// shown as they will be used.
+// contract's order, with secrets masked and derived values (instance id, resolved lease,
+// deployment) shown as they will be used.
 func (c Config) String() string {
 	var b strings.Builder
 	v := reflect.ValueOf(c.env)
@@ -21,6 +21,8 @@ func (c Config) String() string {
 			val = c.Bridge.InstanceID
 		case "BRIDGE_LEASE":
 			val = c.Bridge.Lease
+		case "BRIDGE_DEPLOYMENT":
+			val = c.Bridge.Deployment
 		}
 		switch f.Tag.Get("secret") {
 		case "true":

@@ -47,7 +47,9 @@ type Sink struct {
 
 // Config wires the endpoints to the program.
 type Config struct {
-	Addr     string
+	Addr string
+	// Pprof serves /debug/pprof/ (HTTP_PPROF=true); off, those paths are 404.
+	Pprof    bool
 	Status   func() Status
 	Ready    func(ctx context.Context) error // nil error: ready
 	Gatherer prometheus.Gatherer
@@ -74,9 +76,21 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("ops: listen on HTTP_ADDR %s: %w", cfg.Addr, err)
 	}
 	s := &Server{cfg: cfg, ln: ln}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: writeTimeout, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	if cfg.Pprof {
+		s.srv.WriteTimeout = pprofWriteTimeout
+	}
 	return s, nil
 }
+
+// Write timeouts: a scrape or a status answer has 15 s; with the profiler on, a CPU
+// profile or trace may run for up to two minutes (?seconds=120).
+const (
+	writeTimeout      = 15 * time.Second
+	pprofWriteTimeout = 125 * time.Second
+)
 
 // Addr is the bound address (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -96,9 +110,13 @@ func (s *Server) Handler() http.Handler {
 		_ = enc.Encode(s.cfg.Status())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if s.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -102,3 +102,56 @@ func TestPortTaken(t *testing.T) {
 		t.Fatalf("want a clear listen error, got %v", err)
 	}
 }
+
+// The profiler is served only with Pprof (HTTP_PPROF=true): by default every
+// /debug/pprof/ path is 404, the other endpoints unchanged.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s, err := ops.New(ops.Config{Addr: "127.0.0.1:0", Pprof: on, Status: func() ops.Status { return ops.Status{} },
+			Ready: func(context.Context) error { return nil }, Gatherer: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		base := "http://" + s.Addr()
+		want := map[bool]int{false: 404, true: 200}[on]
+		for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/symbol",
+			"/debug/pprof/heap", "/debug/pprof/trace?seconds=0.01"} {
+			if code, _ := get(t, base+p); code != want {
+				t.Errorf("pprof %v: %s answered %d, want %d", on, p, code, want)
+			}
+		}
+		if code, _ := get(t, base+"/healthz"); code != 200 {
+			t.Errorf("pprof %v: healthz %d", on, code)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Headers are bounded (16 KiB, not net/http's 1 MiB default): 64 KiB of them get 431.
+func TestHeaderLimit(t *testing.T) {
+	s, err := ops.New(ops.Config{Addr: "127.0.0.1:0", Status: func() ops.Status { return ops.Status{} },
+		Ready: func(context.Context) error { return nil }, Gatherer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.Addr()+"/healthz", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("64 KiB of headers: %d", resp.StatusCode)
+	}
+}

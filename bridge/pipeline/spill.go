@@ -33,7 +33,8 @@ func (p *Pipeline) offerSpool(q queued) bool {
 	defer p.spill.mu.Unlock()
 	if err := p.cfg.Spool.Append(q.ev); err != nil {
 		p.m.spoolRefused.Inc()
-		p.cfg.Logger.Warn("spool refused an event; it bypasses the spool", "event_id", q.ev.ID, "error", err)
+		// Debug: the spool warns itself, rate-limited (one line per event flooded the log).
+		p.cfg.Logger.Debug("spool refused an event; it bypasses the spool", "event_id", q.ev.ID, "error", err)
 		return false
 	}
 	p.spill.seqs = append(p.spill.seqs, q.seq)

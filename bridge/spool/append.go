@@ -2,6 +2,7 @@ package spool
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
@@ -9,13 +10,21 @@ import (
 // Append adds ev at the end of the spool. It returns once the record is written, and
 // synced under SyncAlways. It returns ErrFull when the record would take the spool past
 // MaxBytes, ErrTooLarge for a record over MaxRecordBytes, ErrClosed after Close.
+// Refusals are logged at most every 10 s (see refusals).
 func (s *Spool) Append(ev event.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.buf = appendFrame(s.buf[:0], &ev)
+	err := s.append(&ev)
+	s.noteAppend(err, time.Now())
+	return err
+}
+
+// append frames ev and writes it to the tail; s.mu is held.
+func (s *Spool) append(ev *event.Event) error {
+	s.buf = appendFrame(s.buf[:0], ev)
 	n := int64(len(s.buf))
 	if n-frameHeader > MaxRecordBytes {
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
@@ -31,9 +40,10 @@ func (s *Spool) Append(ev event.Event) error {
 	if tail == nil {
 		need += segHeaderLen
 	}
-	if s.bytes+need > s.cfg.MaxBytes {
+	if !s.fits(need) {
 		s.m.full.Inc()
-		return fmt.Errorf("%w: %d of %d bytes used, record of %d", ErrFull, s.bytes, s.cfg.MaxBytes, n)
+		return fmt.Errorf("%w: %d of %d bytes used (%d quarantined), record of %d", ErrFull, s.bytes+s.qbytes,
+			s.cfg.MaxBytes, s.qbytes, n)
 	}
 	if tail == nil {
 		var err error

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // The cursor file holds the commit point in two slots written alternately; each slot is
@@ -25,25 +26,46 @@ type cursor struct {
 }
 
 // openCursor opens (or creates) the cursor file of dir and returns it with the commit
-// point it holds (0 when none is readable).
-func openCursor(dir string) (*cursor, error) {
-	f, err := os.OpenFile(filepath.Join(dir, cursorName), os.O_CREATE|os.O_RDWR, 0o640)
+// point it holds: 0 for a new file. A file that holds bytes but no readable slot is
+// damaged: it is renamed to cursor.corrupt, a fresh one takes its place (commit point 0)
+// and damaged is true.
+func openCursor(dir string) (c *cursor, damaged bool, err error) {
+	path := filepath.Join(dir, cursorName)
+	c, damaged, err = readCursor(path)
+	if err != nil || !damaged {
+		return c, false, err
+	}
+	c.f.Close()
+	if err := os.Rename(path, path+corruptSuffix); err != nil {
+		return nil, true, fmt.Errorf("spool: quarantine damaged cursor: %w", err)
+	}
+	now := time.Now()
+	_ = os.Chtimes(path+corruptSuffix, now, now) // the prune order of quarantined files
+	c, _, err = readCursor(path)
+	return c, true, err
+}
+
+// readCursor opens the cursor file at path and reads the newest valid slot; damaged when
+// the file holds bytes but no valid slot.
+func readCursor(path string) (*cursor, bool, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("spool: open cursor: %w", err)
+		return nil, false, fmt.Errorf("spool: open cursor: %w", err)
 	}
 	c := &cursor{f: f}
 	var buf [2 * slotLen]byte
 	n, err := f.ReadAt(buf[:], 0)
 	if err != nil && err != io.EOF {
 		f.Close()
-		return nil, fmt.Errorf("spool: read cursor: %w", err)
+		return nil, false, fmt.Errorf("spool: read cursor: %w", err)
 	}
+	valid := false
 	for i := 0; i+slotLen <= n; i += slotLen {
 		if gen, at, ok := decodeSlot(buf[i : i+slotLen]); ok && gen >= c.gen {
-			c.gen, c.at = gen, at
+			c.gen, c.at, valid = gen, at, true
 		}
 	}
-	return c, nil
+	return c, n > 0 && !valid, nil
 }
 
 func decodeSlot(b []byte) (gen, at uint64, ok bool) {

@@ -69,10 +69,17 @@
 //
 // # Bounds
 //
-// MaxBytes bounds the bytes on disk (segment files, headers and framing included): an
-// Append that would pass it fails with ErrFull and counts in
-// rhombus_bridge_spool_full_total; space comes back as soon as whole segments are
-// committed. To keep that granularity fine, SegmentBytes is held to at most MaxBytes/4.
+// MaxBytes bounds the bytes on disk (segment files, headers and framing included, and
+// the quarantined *.corrupt files): an Append that would pass it fails with ErrFull and
+// counts in rhombus_bridge_spool_full_total; space comes back as soon as whole segments
+// are committed (SegmentBytes is held to at most MaxBytes/4 to keep that fine). When
+// quarantined files are what keeps an event out, they are deleted, oldest first (also at
+// Open, when they alone pass the bound), each logged and counted in
+// rhombus_bridge_spool_quarantine_pruned_total; rhombus_bridge_spool_quarantined_bytes is
+// their size. Refused appends (full spool, full disk or another disk error) are logged at
+// once, then at most every 10 s with the number suppressed meanwhile, never one line per
+// event; the first accepted append after them logs how many were refused.
+//
 // MaxAge bounds the age of a record by its Received time: an older record is not handed
 // out but reported to OnExpired (the pipeline records it as a gap that backfill closes)
 // and dropped; a record without a Received time never expires. Expiry is checked as records are read, and by the background flusher for
@@ -86,7 +93,18 @@
 // or a segment with a bad header, is quarantined: the file is renamed to
 // {name}.corrupt and kept for inspection, the complete records before the damage are
 // rewritten to a fresh segment and replayed, and the damage is logged and counted in
-// rhombus_bridge_spool_corrupt_total. None of this is fatal and no input makes Open panic.
+// rhombus_bridge_spool_corrupt_total. A last segment cut inside its header (a crash while
+// creating it) holds no record and is removed, and a segment left without records is
+// removed; every repair is logged with what it did and why.
+//
+// A cursor file that holds bytes but no readable slot is corruption too: it is renamed to
+// cursor.corrupt, counted, and logged at error level. The commit point is then unknown,
+// and the spool takes the side of no loss: it replays every record still on disk, from
+// the oldest segment. Records delivered before the loss come again (at most about one
+// segment of them, since segments wholly below the commit point were already deleted);
+// they collapse downstream on the event id (Nats-Msg-Id within the duplicate window). The
+// other choice, starting after the newest record, would silently drop undelivered events.
+// None of this is fatal and no input makes Open panic.
 //
 // # What survives a reload
 //

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,4 +146,50 @@ func value(c prometheus.Metric) float64 {
 		return m.Gauge.GetValue()
 	}
 	return m.Counter.GetValue()
+}
+
+// logRec is one captured log record, its attributes flattened to text.
+type logRec struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+// capture is a slog.Handler that keeps every record.
+type capture struct {
+	mu   *sync.Mutex
+	recs *[]logRec
+}
+
+func newCapture() (*slog.Logger, *capture) {
+	c := &capture{mu: &sync.Mutex{}, recs: &[]logRec{}}
+	return slog.New(c), c
+}
+
+func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *capture) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *capture) WithGroup(string) slog.Handler            { return c }
+func (c *capture) Handle(_ context.Context, r slog.Record) error {
+	rec := logRec{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.String()
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.recs = append(*c.recs, rec)
+	return nil
+}
+
+// find returns the records whose message contains s.
+func (c *capture) find(s string) []logRec {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []logRec
+	for _, r := range *c.recs {
+		if strings.Contains(r.msg, s) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

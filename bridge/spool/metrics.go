@@ -13,6 +13,9 @@ type metrics struct {
 	expired prometheus.Counter
 	full    prometheus.Counter
 	corrupt prometheus.Counter
+	// quarantined is the bytes of *.corrupt files, pruned the ones deleted to make room.
+	quarantined prometheus.Gauge
+	pruned      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,7 +29,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		full: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_spool_full_total",
 			Help: "Appends refused because the spool was full (BRIDGE_SPOOL_MAX_BYTES)."}),
 		corrupt: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_spool_corrupt_total",
-			Help: "Damaged spool segments found (torn tail truncated, or quarantined)."}),
+			Help: "Damaged spool files found (torn tail truncated, segment or cursor quarantined)."}),
+		quarantined: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_spool_quarantined_bytes",
+			Help: "Bytes of quarantined spool files (*.corrupt), counted against BRIDGE_SPOOL_MAX_BYTES."}),
+		pruned: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_spool_quarantine_pruned_total",
+			Help: "Quarantined spool files deleted, oldest first, to make room within BRIDGE_SPOOL_MAX_BYTES."}),
 	}
 	if reg == nil {
 		return m, nil
@@ -51,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.bytes, m.events, m.expired, m.full, m.corrupt}
+	return []prometheus.Collector{m.bytes, m.events, m.expired, m.full, m.corrupt, m.quarantined, m.pruned}
 }
 
 // unregister removes the metrics from the registerer, so a spool can be opened again.

@@ -6,15 +6,21 @@ import (
 )
 
 // recover scans the segments left in the directory, repairs damage, and positions the
-// reader at the commit point.
+// reader at the commit point. Every repair is logged with what it did and why.
 func (s *Spool) recover() error {
-	segs, err := listSegments(s.cfg.Dir)
+	l, err := listDir(s.cfg.Dir)
 	if err != nil {
 		return err
 	}
+	for _, p := range l.removedTmp {
+		s.cfg.Logger.Warn("spool: leftover temporary file removed (a quarantine rewrite was cut short)", "file", p)
+	}
+	for _, q := range l.quarantined {
+		s.addQuarantined(q)
+	}
 	s.nextSeq = s.cur.at
-	for i, g := range segs {
-		keep, err := s.recoverSegment(g, i == len(segs)-1)
+	for i, g := range l.segs {
+		keep, err := s.recoverSegment(g, i == len(l.segs)-1)
 		if err != nil {
 			return err
 		}
@@ -31,14 +37,28 @@ func (s *Spool) recover() error {
 		}
 	}
 	s.gc()
+	s.fits(0) // quarantined files beyond MaxBytes go, oldest first
 	s.recovery.Segments = len(s.segs)
 	s.recovery.Events = int(s.unread)
 	s.updateGauges()
-	if len(s.segs) > 0 || len(s.recovery.Quarantined) > 0 || s.recovery.TruncatedBytes > 0 {
-		s.cfg.Logger.Info("spool recovered", "dir", s.cfg.Dir, "segments", len(s.segs), "events", s.unread,
-			"bytes", s.bytes, "truncated_bytes", s.recovery.TruncatedBytes, "quarantined", len(s.recovery.Quarantined))
-	}
+	s.logRecovery()
 	return nil
+}
+
+// logRecovery reports what Open found, when it found anything.
+func (s *Spool) logRecovery() {
+	r := &s.recovery
+	if r.CursorLost {
+		s.m.corrupt.Inc()
+		s.cfg.Logger.Error("spool: commit point unreadable, cursor quarantined; replaying every record on disk: "+
+			"those delivered before it was lost are published again (duplicates, collapsed on the event id; no loss)",
+			"dir", s.cfg.Dir, "quarantined_as", cursorName+corruptSuffix, "replayed_events", s.unread)
+	}
+	if len(s.segs) > 0 || len(r.Quarantined) > 0 || r.TruncatedBytes > 0 || r.CursorLost {
+		s.cfg.Logger.Info("spool recovered", "dir", s.cfg.Dir, "segments", len(s.segs), "events", s.unread,
+			"bytes", s.bytes, "truncated_bytes", r.TruncatedBytes, "quarantined", len(r.Quarantined),
+			"quarantined_bytes", s.qbytes, "cursor_lost", r.CursorLost)
+	}
 }
 
 // recoverSegment scans g, repairs it, and says whether it holds records to keep.
@@ -55,6 +75,9 @@ func (s *Spool) recoverSegment(g *segment, last bool) (keep bool, err error) {
 		}
 		return false, s.quarantine(g, res, 0)
 	case res.badHead: // the last segment, cut inside its header: a crash at creation
+		s.recovery.TruncatedBytes += res.size
+		s.cfg.Logger.Warn("spool: last segment cut inside its header removed (a crash while creating it; "+
+			"it held no record)", "segment", g.path, "bytes", res.size)
 		return false, removeFile(g.path)
 	case res.damage != nil && last:
 		if err := truncateFile(g.path, res.good); err != nil {
@@ -71,6 +94,7 @@ func (s *Spool) recoverSegment(g *segment, last bool) (keep bool, err error) {
 	}
 	g.count, g.size = res.count, res.good
 	if g.count == 0 {
+		s.cfg.Logger.Info("spool: segment without records removed", "segment", g.path)
 		return false, removeFile(g.path)
 	}
 	return true, nil
@@ -79,12 +103,10 @@ func (s *Spool) recoverSegment(g *segment, last bool) (keep bool, err error) {
 // quarantine renames g to *.corrupt and, when keep > 0, rewrites its first keep records
 // (the complete ones before the damage) to a fresh file of the original name.
 func (s *Spool) quarantine(g *segment, res scanResult, keep uint64) error {
-	bad := g.path + corruptSuffix
-	if err := os.Rename(g.path, bad); err != nil {
-		return fmt.Errorf("spool: quarantine %s: %w", g.path, err)
+	bad, err := s.quarantineFile(g.path)
+	if err != nil {
+		return err
 	}
-	s.m.corrupt.Inc()
-	s.recovery.Quarantined = append(s.recovery.Quarantined, bad)
 	s.cfg.Logger.Error("spool: damaged segment quarantined", "segment", g.path, "quarantined_as", bad,
 		"records_kept", keep, "bytes", res.size, "good_bytes", res.good, "cause", res.damage)
 	if keep == 0 {

@@ -160,22 +160,6 @@ func TestBadHeaderQuarantined(t *testing.T) {
 	expectIDs(t, s, append(seqRange(0, lost0), seqRange(lost1, 50)...)...)
 }
 
-func TestDamagedCursorReplaysAll(t *testing.T) {
-	cfg := testCfg(t)
-	s := open(t, cfg)
-	appendN(t, s, 0, 20)
-	expectIDs(t, s, seqRange(0, 5)...)
-	s.Commit(5)
-	s.Close()
-	os.WriteFile(filepath.Join(cfg.Dir, cursorName), bytes.Repeat([]byte{0xAA}, 48), 0o640)
-	s = open(t, cfg)
-	// The commit point is lost: some committed records come back (duplicates), none is missing.
-	_, ev := next(t, s)
-	if ev.ID > mkEvent(5).ID {
-		t.Fatalf("first replayed %s: committed point overshot", ev.ID)
-	}
-}
-
 func TestOpenFailsOnlyOnIO(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o640)

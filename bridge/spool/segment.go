@@ -34,31 +34,43 @@ func (g *segment) end() uint64 { return g.first + g.count }
 
 func segName(first uint64) string { return fmt.Sprintf("%020d%s", first, segSuffix) }
 
-// listSegments returns the segment files of dir in sequence order and removes leftover
-// temporary files.
-func listSegments(dir string) ([]*segment, error) {
+// dirList is what a spool directory holds.
+type dirList struct {
+	segs        []*segment // in sequence order
+	quarantined []qfile    // *.corrupt files, oldest first
+	removedTmp  []string   // leftover temporary files, removed
+}
+
+// listDir lists the segment and quarantined files of dir and removes leftover temporary
+// files (of a quarantine rewrite cut short).
+func listDir(dir string) (dirList, error) {
+	var l dirList
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("spool: list %s: %w", dir, err)
+		return l, fmt.Errorf("spool: list %s: %w", dir, err)
 	}
-	var segs []*segment
 	for _, e := range entries {
-		name := e.Name()
-		if strings.HasSuffix(name, tmpSuffix) {
-			_ = os.Remove(filepath.Join(dir, name))
-			continue
+		name, path := e.Name(), filepath.Join(dir, e.Name())
+		switch {
+		case strings.HasSuffix(name, tmpSuffix):
+			if os.Remove(path) == nil {
+				l.removedTmp = append(l.removedTmp, path)
+			}
+		case !e.Type().IsRegular():
+		case strings.HasSuffix(name, corruptSuffix):
+			if info, err := e.Info(); err == nil {
+				l.quarantined = append(l.quarantined, qfile{path: path, size: info.Size(), mod: info.ModTime()})
+			}
+		case strings.HasSuffix(name, segSuffix):
+			first, err := strconv.ParseUint(strings.TrimSuffix(name, segSuffix), 10, 64)
+			if err == nil { // else not ours
+				l.segs = append(l.segs, &segment{first: first, path: path})
+			}
 		}
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, segSuffix) {
-			continue
-		}
-		first, err := strconv.ParseUint(strings.TrimSuffix(name, segSuffix), 10, 64)
-		if err != nil {
-			continue // not ours
-		}
-		segs = append(segs, &segment{first: first, path: filepath.Join(dir, name)})
 	}
-	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
-	return segs, nil
+	sort.Slice(l.segs, func(i, j int) bool { return l.segs[i].first < l.segs[j].first })
+	sortQuarantined(l.quarantined)
+	return l, nil
 }
 
 // scanResult is what scanning a segment found.

@@ -19,6 +19,8 @@ const (
 	DefaultMaxAge       = 24 * time.Hour
 	DefaultSegmentBytes = 16 << 20
 	minSegmentBytes     = 256
+	// MinMaxBytes is the least MaxBytes Open accepts: four segments of the smallest size.
+	MinMaxBytes = 4 * minSegmentBytes
 )
 
 // Errors of the spool.
@@ -62,7 +64,7 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.MaxBytes < 4*minSegmentBytes || c.SegmentBytes < minSegmentBytes || c.Sync.Interval < 0 ||
+	if c.MaxBytes < MinMaxBytes || c.SegmentBytes < minSegmentBytes || c.Sync.Interval < 0 ||
 		c.Sync.Mode < SyncInterval || c.Sync.Mode > SyncNone {
 		return fmt.Errorf("spool: invalid config (max_bytes %d, segment_bytes %d, sync %v)",
 			c.MaxBytes, c.SegmentBytes, c.Sync)
@@ -77,6 +79,9 @@ type Recovery struct {
 	Events         int      // records to replay (not committed before)
 	TruncatedBytes int64    // torn or garbled bytes cut from the end of the last segment
 	Quarantined    []string // files renamed to *.corrupt
+	// CursorLost: the commit point was unreadable (the cursor is quarantined); every record
+	// on disk is replayed, those delivered before included (duplicates, never losses).
+	CursorLost bool
 }
 
 // Spool is a durable FIFO of events on local disk. It is safe for concurrent use.
@@ -105,6 +110,9 @@ type Spool struct {
 	closed   bool
 	buf      []byte
 	recovery Recovery
+	quar     []qfile // quarantined files, oldest first
+	qbytes   int64   // their bytes
+	refusals refusals
 
 	stop chan struct{}
 	done chan struct{}
@@ -147,7 +155,7 @@ func (s *Spool) open() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.m = m
-	if s.cur, err = openCursor(s.cfg.Dir); err != nil {
+	if s.cur, s.recovery.CursorLost, err = openCursor(s.cfg.Dir); err != nil {
 		m.unregister()
 		return err
 	}

@@ -205,7 +205,8 @@ func TestMetrics(t *testing.T) {
 		names = append(names, mf.GetName())
 	}
 	want := []string{"rhombus_bridge_spool_bytes", "rhombus_bridge_spool_corrupt_total", "rhombus_bridge_spool_events",
-		"rhombus_bridge_spool_expired_total", "rhombus_bridge_spool_full_total"}
+		"rhombus_bridge_spool_expired_total", "rhombus_bridge_spool_full_total",
+		"rhombus_bridge_spool_quarantine_pruned_total", "rhombus_bridge_spool_quarantined_bytes"}
 	if err != nil || !slices.Equal(names, want) {
 		t.Fatalf("gathered %v, %v; want %v", names, err, want)
 	}

@@ -138,8 +138,8 @@ func TestJetStreamDown(t *testing.T) {
 	checkAlert(t, msgs[0], "ALERT-DOWN", body)
 }
 
-// Concurrency requests in progress (held by a stopped broker): the next gets 429 with
-// Retry-After, before its body is even read.
+// Concurrency verified requests in progress (held by a stopped broker): the next
+// verified one gets 429 with Retry-After.
 func TestSaturated429(t *testing.T) {
 	e := newEnv(t, func(c *webhook.Config) { c.Concurrency = 2; c.AckTimeout = 5 * time.Second })
 	e.nats.Stop()

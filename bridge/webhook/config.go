@@ -15,13 +15,20 @@ import (
 // Defaults of Config and Server.
 const (
 	DefaultPath        = "/webhooks/rhombus"
-	DefaultMaxBytes    = 1 << 20
+	DefaultMaxBytes    = 512 << 10 // WEBHOOK_MAX_BYTES: half of NATS's default 1 MiB payload
 	DefaultAckTimeout  = 5 * time.Second
 	DefaultConcurrency = 512
 	DefaultReadTimeout = 10 * time.Second
 	DefaultRetryAfter  = time.Second
 	DefaultSeenSize    = 16384
 	DefaultClientCN    = "webhook-client.rhombus.com"
+	// DefaultMaxEventBytes is the largest message the brokers take at their defaults
+	// (NATS max_payload 1 MiB; Kafka message.max.bytes about 1 MiB).
+	DefaultMaxEventBytes = 1 << 20
+	// DefaultBodyBudget bounds the body bytes buffered across all requests at once.
+	DefaultBodyBudget = 64 << 20
+	// DefaultMaxConns bounds the Server's open connections.
+	DefaultMaxConns = 2048
 )
 
 // Config configures the Handler.
@@ -29,13 +36,28 @@ type Config struct {
 	Path    string   // the one path served, default /webhooks/rhombus (others get 404)
 	Secrets []string // accepted HMAC secrets (two or more during rotation); required
 	// MaxBytes bounds a body (413 beyond it); it is read with this limit, never buffered
-	// past it. Default 1 MiB.
+	// past it, and never allocated from a declared Content-Length. At most half of
+	// MaxEventBytes (the CloudEvent carries the body, and data.raw repeats it). Default
+	// 512 KiB.
 	MaxBytes int64
+	// MaxEventBytes is the largest message every sink accepts (the broker's maximum
+	// payload). A verified body whose CloudEvent would not fit gets 413 rather than a 200
+	// for an event the broker refuses. Default 1 MiB.
+	MaxEventBytes int64
+	// BodyBudget bounds the body bytes buffered by all requests together (buffers count
+	// by capacity: they start at 4 KiB, or the declared length if smaller, and double as
+	// bytes arrive); a request that would exceed it gets 503 with Retry-After instead of
+	// memory. At least twice MaxBytes. Default 64 MiB.
+	BodyBudget int64
+	// MaxConns bounds the Server's open connections; at the cap a new connection closes
+	// the oldest one not carrying a verified request. Default 2048.
+	MaxConns int
 	// AckTimeout bounds the wait for the publisher's acknowledgement; past it the answer
 	// is 503 with Retry-After. Default 5s.
 	AckTimeout time.Duration
-	// Concurrency is the number of requests in progress at once; one more gets 429 with
-	// Retry-After. Default 512.
+	// Concurrency is the number of verified requests being published at once (slots are
+	// taken only after the body was read and its signature verified); one more gets 429
+	// with Retry-After. Default 512.
 	Concurrency int
 	// ReadTimeout bounds reading one request (headers and body) against slow senders. The
 	// Server applies it; a Handler mounted on another server relies on that server's.
@@ -72,6 +94,15 @@ func (c *Config) defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if c.BodyBudget == 0 {
+		c.BodyBudget = DefaultBodyBudget
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = DefaultReadTimeout
 	}
@@ -99,8 +130,15 @@ func (c *Config) validate() error {
 	if !strings.HasPrefix(c.Path, "/") {
 		errs = append(errs, fmt.Errorf("path must start with /, got %q", c.Path))
 	}
-	if c.MaxBytes < 1 || c.AckTimeout < 0 || c.Concurrency < 1 || c.ReadTimeout < 0 {
-		errs = append(errs, errors.New("MaxBytes and Concurrency must be positive, timeouts not negative"))
+	if c.MaxBytes < 1 || c.AckTimeout < 0 || c.Concurrency < 1 || c.ReadTimeout < 0 || c.MaxConns < 1 {
+		errs = append(errs, errors.New("MaxBytes, Concurrency and MaxConns must be positive, timeouts not negative"))
+	}
+	if c.MaxBytes > c.MaxEventBytes/2 {
+		errs = append(errs, fmt.Errorf("WEBHOOK_MAX_BYTES %d is above half the broker's maximum payload (%d bytes): "+
+			"at most %d, so that what is answered 200 is stored whole", c.MaxBytes, c.MaxEventBytes, c.MaxEventBytes/2))
+	}
+	if c.BodyBudget < 2*c.MaxBytes { // a growing buffer briefly holds its old and new halves
+		errs = append(errs, fmt.Errorf("BodyBudget %d is below twice MaxBytes %d", c.BodyBudget, c.MaxBytes))
 	}
 	if c.OrgUUID == nil {
 		errs = append(errs, errors.New("OrgUUID is required"))

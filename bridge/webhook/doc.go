@@ -1,19 +1,28 @@
 // Package webhook is the bridge's webhook receiver: every replica, leader or not, runs it.
 //
-// Handler answers POST {Path}. In order:
+// Handler answers POST {Path}. In order (the first three before a byte of the body is
+// read, closing the connection):
 //
-//   - 404 for another path; 405 (with Allow: POST) for another method;
-//   - 429 with Retry-After when Concurrency requests are already in progress; 503 with
+//   - 404 for another path; 405 (with Allow: POST) for another method; 503 with
 //     Retry-After while draining at shutdown (Handler.Drain, Server);
-//   - 408 when the sender does not deliver the body within ReadTimeout (Server);
-//   - 413 when the body is larger than MaxBytes (a declared Content-Length is refused
-//     before reading; a chunked body is read with a limit of MaxBytes+1, never more);
+//   - 401 without a signature header that could verify: x-rhombus-signature-sha1 of 40
+//     hex digits or x-rhombus-signature-sha256 of 64;
+//   - 413 when the declared Content-Length is larger than MaxBytes;
+//   - then the body is read into a buffer that grows with the bytes that arrive (4 KiB
+//     first, doubling; never sized from the declared length), under the Server's read
+//     deadline: 408 when the sender does not deliver it within ReadTimeout; 413 past
+//     MaxBytes (a chunked body is read to MaxBytes+1, never more); 503 with Retry-After
+//     when the buffers of all requests would pass BodyBudget;
 //   - 401 unless x-rhombus-signature-sha1 (organisation webhooks) or
 //     x-rhombus-signature-sha256 (rule webhooks) is the hex HMAC of the raw body under one
 //     of Secrets (compared in constant time with hmac.Equal against every secret);
+//   - only now a delivery slot: 429 with Retry-After when Concurrency verified requests
+//     are already in progress (so unsigned senders, however slow, hold no slot);
 //   - 400 when the body is not a UTF-8 JSON object, or an id field holds an object, array
 //     or bool (the error names the field);
 //   - 503 with Retry-After when the org is not known yet (OrgUUID returns "");
+//   - 413 when the event's CloudEvent would be larger than MaxEventBytes (the broker's
+//     maximum payload) allows: a 200 always means the event is stored whole;
 //   - 200 at once for an event this process already had acknowledged (a bounded cache of
 //     SeenSize ids; counted as a duplicate);
 //   - otherwise the event is published and the answer is 200 only once the Publisher
@@ -60,8 +69,11 @@
 //
 // # Server
 //
-// Server serves a Handler on its own listener with read timeouts against slow senders,
-// optional TLS (TLSCert, TLSKey) and, with ClientCA, required client certificates whose
+// Server serves a Handler on its own listener with timeouts for every phase (headers 5 s
+// and 16 KiB, the request ReadTimeout, the answer AckTimeout + ReadTimeout + 5 s, idle
+// keep-alive 1 min) and at most MaxConns connections: at the cap a new connection closes
+// the oldest one carrying no verified request (never-verified ones first), so stalled
+// senders cannot lock a signed delivery out; optional TLS (TLSCert, TLSKey) and, with ClientCA, required client certificates whose
 // subject CN (or a DNS SAN) is ClientCN (default webhook-client.rhombus.com, the
 // certificate Rhombus presents). Run returns after ctx ends and a bounded drain.
 //
@@ -72,10 +84,14 @@
 //	rhombus_bridge_webhook_duplicates_total
 //	rhombus_bridge_webhook_latency_seconds (histogram)
 //	rhombus_bridge_webhook_events_published_total
+//	rhombus_bridge_webhook_connections_shed_total
+//	rhombus_bridge_webhook_buffered_bytes (gauge)
+//
+// RegisterMetrics registers them, every code at 0, before the receiver exists.
 //
 // # Speed
 //
-// The body is read once into a buffer of its declared size and embedded into the
+// A body up to 4 KiB is read once into a buffer of its size and embedded into the
 // CloudEvent without another copy; keyed HMAC states are pooled per secret; status
 // counters are resolved once. Concurrent requests' publishes share the sink's
 // asynchronous pipeline (natsjs: PublishMsgAsync, one in-flight window), so 32 senders

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -37,6 +36,7 @@ type Handler struct {
 	seen       *seen
 	m          *metrics
 	track      track
+	body       budget
 	log        *slog.Logger
 	retryAfter string
 	lastWarn   atomic.Int64 // unix nanos of the last publish-failure warning
@@ -56,7 +56,7 @@ func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
 		return nil, fmt.Errorf("webhook: metrics: %w", err)
 	}
 	return &Handler{cfg: cfg, pub: pub, ver: newVerifier(cfg.Secrets), seen: newSeen(cfg.SeenSize), m: m,
-		track: track{max: cfg.Concurrency}, log: cfg.Logger.With("component", "webhook"),
+		track: track{max: cfg.Concurrency}, body: budget{max: cfg.BodyBudget, gauge: m.buffered}, log: cfg.Logger.With("component", "webhook"),
 		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second))}, nil
 }
 
@@ -64,8 +64,11 @@ func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
 // channel closed once the requests in progress have been answered.
 func (h *Handler) Drain() <-chan struct{} { return h.track.drain() }
 
-// InFlight is the number of requests in progress.
+// InFlight is the number of verified requests in progress (holding a slot).
 func (h *Handler) InFlight() int { return h.track.inFlight() }
+
+// BodyBytes is the number of body bytes buffered by requests in progress.
+func (h *Handler) BodyBytes() int64 { return h.body.inUse() }
 
 // ServeHTTP answers one webhook.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,13 +78,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
-	if r.URL.Path != h.cfg.Path {
-		return h.answer(w, http.StatusNotFound, "not found")
+	if code, msg := h.precheck(w, r); code != 0 {
+		return h.refuse(w, code, msg)
 	}
-	if r.Method != http.MethodPost {
-		w.Header()["Allow"] = allowPost
-		return h.answer(w, http.StatusMethodNotAllowed, "only POST")
+	raw, held, code, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBytes, &h.body)
+	if err != nil {
+		w.Header()["Connection"] = closeConn
+		return h.refuse(w, code, err.Error())
 	}
+	defer h.body.give(held)
+	if !h.ver.verify(r.Header, raw) {
+		h.m.sigFail.Inc()
+		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
+	}
+	// From here the connection cap spares this connection, and a slot is taken: both
+	// only for a verified request.
+	defer protect(r.Context())()
 	switch h.track.enter() {
 	case busy:
 		return h.unavailable(w, http.StatusTooManyRequests, "too many webhooks in progress")
@@ -90,57 +102,54 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 		return h.unavailable(w, http.StatusServiceUnavailable, "shutting down")
 	}
 	defer h.track.leave()
-	raw, code, err := h.read(w, r)
-	if err != nil {
-		return h.answer(w, code, err.Error())
-	}
-	if !h.ver.verify(r.Header, raw) {
+	return h.accept(w, r, raw, start)
+}
+
+// precheck answers what needs no body: path, method, drain, a signature header that
+// could verify, a declared length within MaxBytes. Code 0: read the body. A refused
+// request's body is never read, and its connection is closed.
+func (h *Handler) precheck(w http.ResponseWriter, r *http.Request) (int, string) {
+	code, msg := 0, ""
+	switch {
+	case r.URL.Path != h.cfg.Path:
+		code, msg = http.StatusNotFound, "not found"
+	case r.Method != http.MethodPost:
+		w.Header()["Allow"] = allowPost
+		code, msg = http.StatusMethodNotAllowed, "only POST"
+	case h.track.isDraining():
+		code, msg = http.StatusServiceUnavailable, "shutting down"
+	case !signatureHeader(r.Header):
 		h.m.sigFail.Inc()
-		return h.answer(w, http.StatusUnauthorized, "bad or missing signature")
+		code, msg = http.StatusUnauthorized, "bad or missing signature"
+	case r.ContentLength > h.cfg.MaxBytes:
+		code, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBytes)
 	}
+	if code != 0 {
+		w.Header()["Connection"] = closeConn
+	}
+	return code, msg
+}
+
+// accept maps a verified body and publishes it.
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request, raw []byte, start time.Time) int {
 	ev, code, err := h.toEvent(raw, start)
 	if err != nil {
-		if code == http.StatusServiceUnavailable {
-			return h.unavailable(w, code, err.Error())
-		}
-		return h.answer(w, code, err.Error())
+		return h.refuse(w, code, err.Error())
 	}
 	if code == http.StatusOK { // already acknowledged by this process
 		h.m.dups.Inc()
 		return h.answer(w, code, "ok (duplicate)")
 	}
+	if int64(len(ev.Body))+eventOverhead > h.cfg.MaxEventBytes {
+		return h.answer(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"the event would be %d bytes, more than the broker takes (%d)", len(ev.Body), h.cfg.MaxEventBytes))
+	}
 	return h.deliver(w, r, ev)
 }
 
-// read reads the whole body into one buffer of its declared size (413 past MaxBytes,
-// never reading more than MaxBytes+1 bytes).
-func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
-	max := h.cfg.MaxBytes
-	if r.ContentLength > max {
-		w.Header()["Connection"] = closeConn
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", max)
-	}
-	var raw []byte
-	var err error
-	if r.ContentLength >= 0 {
-		raw = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, raw)
-	} else {
-		raw, err = io.ReadAll(io.LimitReader(r.Body, max+1))
-		if err == nil && int64(len(raw)) > max {
-			w.Header()["Connection"] = closeConn
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", max)
-		}
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		w.Header()["Connection"] = closeConn
-		return nil, http.StatusRequestTimeout, fmt.Errorf("reading body: %w", err)
-	}
-	if err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
-	}
-	return raw, 0, nil
-}
+// eventOverhead is what a message adds to its CloudEvent on the way to the broker:
+// headers, subject, the device name the pipeline may add.
+const eventOverhead = 4 << 10
 
 // toEvent maps a verified body. Code 200 with a nil error means the event was already
 // acknowledged by this process; 0 means "publish ev".
@@ -212,6 +221,14 @@ func (h *Handler) warn(msg, id string, err error) {
 		return
 	}
 	h.log.Warn(msg, "event_id", id, "error", err)
+}
+
+// refuse answers code, with Retry-After when it is 503.
+func (h *Handler) refuse(w http.ResponseWriter, code int, msg string) int {
+	if code == http.StatusServiceUnavailable {
+		return h.unavailable(w, code, msg)
+	}
+	return h.answer(w, code, msg)
 }
 
 func (h *Handler) unavailable(w http.ResponseWriter, code int, msg string) int {

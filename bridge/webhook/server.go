@@ -66,13 +66,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = ln.Close()
 		return err
 	}
+	ln = newConnCap(ln, s.Handler.cfg.MaxConns, s.Handler.m.shed)
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	rt := s.Handler.cfg.ReadTimeout
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: rt, ReadTimeout: rt,
-		WriteTimeout: rt + s.Handler.cfg.AckTimeout + 5*time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	srv := s.httpServer(log)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("webhook receiver listening", "addr", ln.Addr().String(), "tls", tc != nil, "path", s.Handler.cfg.Path)
@@ -83,6 +81,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return s.drain(srv, done, log)
 }
+
+// httpServer bounds every phase of a connection: headers within ReadHeaderTimeout (at
+// most 5s), the whole request within ReadTimeout, the answer within the publish's
+// AckTimeout more, an idle keep-alive connection for a minute, headers to 16 KiB.
+func (s *Server) httpServer(log *slog.Logger) *http.Server {
+	rt := s.Handler.cfg.ReadTimeout
+	return &http.Server{Handler: s.Handler, ReadHeaderTimeout: min(rt, 5*time.Second), ReadTimeout: rt,
+		WriteTimeout: rt + s.Handler.cfg.AckTimeout + 5*time.Second, IdleTimeout: time.Minute,
+		MaxHeaderBytes: maxHeaderBytes, ConnContext: connContext,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+}
+
+// maxHeaderBytes bounds a request's headers (Rhombus sends a handful).
+const maxHeaderBytes = 16 << 10
 
 // drain answers 503 to new requests until those in progress finished (bounded), then
 // shuts the server down.

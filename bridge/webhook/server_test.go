@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,11 +223,28 @@ func TestNewValidates(t *testing.T) {
 		{Secrets: []string{"s"}},
 		{Secrets: []string{"s"}, OrgUUID: org, Path: "x"},
 		{Secrets: []string{"s"}, OrgUUID: org, Concurrency: -1},
+		{Secrets: []string{"s"}, OrgUUID: org, MaxConns: -1},
+		{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 64 << 10, BodyBudget: 100 << 10},
+		// Above half the broker's maximum payload (1 MiB by default; 8 MiB here).
+		{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 524289},
+		{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 4<<20 + 1, MaxEventBytes: 8 << 20},
 	}
 	for i, c := range bad {
 		if _, err := webhook.New(c, e.sink); err == nil {
 			t.Errorf("config %d accepted", i)
 		}
+	}
+	for _, c := range []webhook.Config{
+		{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 524288},
+		{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 4 << 20, MaxEventBytes: 8 << 20},
+	} {
+		if _, err := webhook.New(c, e.sink); err != nil {
+			t.Errorf("MaxBytes %d of MaxEventBytes %d refused: %v", c.MaxBytes, c.MaxEventBytes, err)
+		}
+	}
+	_, err := webhook.New(webhook.Config{Secrets: []string{"s"}, OrgUUID: org, MaxBytes: 1 << 20}, e.sink)
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_MAX_BYTES") {
+		t.Errorf("MaxBytes 1 MiB: %v", err)
 	}
 	if _, err := webhook.New(webhook.Config{Secrets: []string{"s"}, OrgUUID: org}, nil); err == nil {
 		t.Error("nil publisher accepted")
@@ -245,7 +263,10 @@ func TestSlowSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = conn.Write([]byte("POST " + webhook.DefaultPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"alert"))
+	// A well-formed signature header: the body is read (and the sender found slow) before
+	// the signature can be checked.
+	_, _ = conn.Write([]byte("POST " + webhook.DefaultPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" +
+		webhook.HeaderSHA1 + ": " + sign1(secret1, nil) + "\r\n\r\n{\"alert"))
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {

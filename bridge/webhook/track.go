@@ -64,3 +64,9 @@ func (t *track) inFlight() int {
 	defer t.mu.Unlock()
 	return t.n
 }
+
+func (t *track) isDraining() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.draining
+}

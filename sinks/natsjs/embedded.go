@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -49,6 +51,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		}
 		_ = l.Close()
 	}
+	if err := usableDir(cfg.StoreDir); err != nil {
+		return nil, fmt.Errorf("natsjs: embedded server: store directory %s is not usable: %w", cfg.StoreDir, err)
+	}
 	opts := &server.Options{
 		ServerName: "rhombus-bridge-embedded",
 		Host:       host,
@@ -61,14 +66,52 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsjs: embedded server: %w", err)
 	}
-	s.SetLoggerV2(slogAdapter{cfg.Logger.With("component", "nats-server")}, false, false, false)
+	log := slogAdapter{l: cfg.Logger.With("component", "nats-server"), fatal: make(chan string, 1)}
+	s.SetLoggerV2(log, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(cfg.ReadyTimeout) {
+	if err := waitReady(s, log.fatal, cfg); err != nil {
 		s.Shutdown()
 		s.WaitForShutdown()
-		return nil, fmt.Errorf("%w on %s: not ready within %s", ErrListen, cfg.Listen, cfg.ReadyTimeout)
+		return nil, err
 	}
 	return s, nil
+}
+
+// waitReady waits until s accepts connections, or returns the error nats-server reported
+// when it gave up starting (a store it cannot use, a port it cannot bind) at once, rather
+// than "not ready" after the whole ReadyTimeout.
+func waitReady(s *server.Server, fatal <-chan string, cfg EmbeddedConfig) error {
+	deadline := time.Now().Add(cfg.ReadyTimeout)
+	for !s.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-fatal:
+			if strings.Contains(msg, "listening on port") { // nats-server's own words for a failed bind
+				return fmt.Errorf("%w on %s: nats-server: %s", ErrListen, cfg.Listen, msg)
+			}
+			return fmt.Errorf("natsjs: embedded server did not start: nats-server: %s", msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w on %s: not ready within %s", ErrListen, cfg.Listen, cfg.ReadyTimeout)
+		}
+	}
+	return nil
+}
+
+// usableDir creates dir if needed and proves a file can be written in it, so an unusable
+// BRIDGE_DATA_DIR (read-only, not a directory, no permission) is reported with its cause.
+func usableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write([]byte{0})
+	cerr := f.Close()
+	rerr := os.Remove(f.Name())
+	return errors.Join(werr, cerr, rerr)
 }
 
 func splitListen(listen string) (string, int, error) {
@@ -106,13 +149,24 @@ func FreeListen(host string) (string, error) {
 	return l.Addr().String(), nil
 }
 
-// slogAdapter is nats-server's Logger on slog. Fatalf logs at error level only: the
-// server's own failure is reported to the caller, never an exit.
-type slogAdapter struct{ l *slog.Logger }
+// slogAdapter is nats-server's Logger on slog. Fatalf logs at error level only, and hands
+// the first message to fatal: the server's own failure is reported to the caller, never
+// an exit.
+type slogAdapter struct {
+	l     *slog.Logger
+	fatal chan string // buffered 1
+}
 
 func (a slogAdapter) Noticef(f string, v ...any) { a.l.Debug(fmt.Sprintf(f, v...)) }
 func (a slogAdapter) Warnf(f string, v ...any)   { a.l.Warn(fmt.Sprintf(f, v...)) }
-func (a slogAdapter) Fatalf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...)) }
-func (a slogAdapter) Errorf(f string, v ...any)  { a.l.Error(fmt.Sprintf(f, v...)) }
-func (a slogAdapter) Debugf(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...)) }
-func (a slogAdapter) Tracef(f string, v ...any)  { a.l.Debug(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Fatalf(f string, v ...any) {
+	msg := fmt.Sprintf(f, v...)
+	a.l.Error(msg)
+	select {
+	case a.fatal <- msg:
+	default:
+	}
+}
+func (a slogAdapter) Errorf(f string, v ...any) { a.l.Error(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Debugf(f string, v ...any) { a.l.Debug(fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Tracef(f string, v ...any) { a.l.Debug(fmt.Sprintf(f, v...)) }
