@@ -55,7 +55,8 @@ func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
 	case "nats":
 		return natsjs.New(ctx, natsjs.Config{Conn: a.nc, Stream: a.cfg.NATS.Stream,
 			SubjectPrefix: a.cfg.NATS.SubjectPrefix, DuplicateWindow: a.cfg.NATS.DuplicateWindow,
-			Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight,
+			Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight, MaxAge: a.cfg.NATS.StreamMaxAge,
+			MaxBytes: a.cfg.NATS.StreamMaxBytes, ApplyMaxAge: a.cfg.NATS.StreamAgeSet, ApplyMaxBytes: a.cfg.NATS.StreamBytesSet,
 			AckTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
 	case "kafka":
 		k := a.cfg.Kafka
