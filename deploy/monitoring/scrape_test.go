@@ -22,15 +22,6 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
 
-// notYetAtStart are series the rules or the dashboard use that this branch creates only at
-// their first event (they are made to exist at 0 from the start elsewhere). The test logs
-// them instead of failing; every other series the rules and dashboard use must be in the
-// first scrape, so that an increase() alert sees the first failure.
-var notYetAtStart = map[string]bool{
-	"rhombus_bridge_ws_disconnects_total":        true,
-	"rhombus_bridge_ws_handshake_failures_total": true,
-}
-
 // TestScrapeRightAfterStart scrapes /metrics as Prometheus would, as soon as the bridge is
 // ready and before any event: promlint (the checks of `promtool check metrics`) finds no
 // problem, and every metric the alert rules and the dashboard use is there, with the NATS
@@ -108,21 +99,13 @@ func checkUsedPresent(t *testing.T, body []byte) {
 		}
 		return false
 	}
-	var missing, pending []string
+	var missing []string
 	for name := range usedMetrics(t) {
-		switch {
-		case present(name):
-		case notYetAtStart[name]:
-			pending = append(pending, name)
-		default:
+		if !present(name) {
 			missing = append(missing, name)
 		}
 	}
 	sort.Strings(missing)
-	sort.Strings(pending)
-	if len(pending) > 0 {
-		t.Logf("not in the first scrape yet (known): %s", strings.Join(pending, ", "))
-	}
 	if len(missing) > 0 {
 		t.Errorf("the first scrape lacks %d metrics the rules or dashboard use:\n\t%s", len(missing), strings.Join(missing, "\n\t"))
 	}
