@@ -30,7 +30,7 @@ func Build(org string, via Via, d v1.ChangeData) (Event, error) {
 		TimestampMs: d.TimestampMs,
 		Via:         via,
 	}
-	ev.Body = encodeChange(&ev, &d)
+	ev.Body, ev.nameAt = encodeChange(&ev, &d)
 	ev.data = &d
 	return ev, nil
 }
@@ -62,16 +62,24 @@ func (e *Event) loadData() bool {
 	return true
 }
 
-// WithDeviceName returns a copy of the event whose data carries the device's name,
-// re-encoded. The id does not change.
+// WithDeviceName returns a copy of the event whose data carries the device's name. The
+// id does not change and e is left as it was (sinks may be reading its Body).
+//
+// An event built here has the name spliced into a copy of its body: nothing is decoded or
+// encoded again. Only an event that came back from the spool without its data has the data
+// decoded once from the body and the CloudEvent encoded anew.
 func (e Event) WithDeviceName(name string) Event {
-	if e.Invalid || name == "" || !e.loadData() {
+	if e.Invalid || name == "" || !e.loadData() || e.data.DeviceName == name {
 		return e
 	}
 	d := *e.data
 	d.DeviceName = name
-	e.data = &d
-	e.Body = encodeChange(&e, &d)
+	if e.nameAt > 0 && e.data.DeviceName == "" && e.nameAt < len(e.Body) {
+		e.Body = spliceDeviceName(e.Body, e.nameAt, name)
+	} else {
+		e.Body, _ = encodeChange(&e, &d)
+	}
+	e.data, e.nameAt = &d, 0
 	return e
 }
 
@@ -96,7 +104,9 @@ func Invalid(org string, raw []byte, reason error, via Via) Event {
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Source is the CloudEvents source of every event of org.
-func Source(org string) string { return "/rhombus/orgs/" + org }
+func Source(org string) string { return sourcePrefix + org }
+
+const sourcePrefix = "/rhombus/orgs/"
 
 // Time formats a Rhombus millisecond timestamp as the RFC 3339 CloudEvents time (UTC,
 // millisecond precision). A zero timestamp means now.

@@ -285,3 +285,40 @@ func TestEnrichAfterSpoolRoundTrip(t *testing.T) {
 		t.Fatalf("Data() after the spool: %+v", d)
 	}
 }
+
+// The name is spliced into a copy: the result is byte for byte what encoding the named
+// data would give, and the original body, which a sink may be reading, is untouched.
+func TestWithDeviceNameSplicesIntoACopy(t *testing.T) {
+	ev := parse(t, fixtures(t)["websocket_flat_policy_alert"])
+	before := string(ev.Body)
+	named := ev.WithDeviceName(`Door "A" <1>`)
+	d := ev.Data()
+	d.DeviceName = `Door "A" <1>`
+	want, err := event.Build(ev.Org, ev.Via, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(named.Body) != string(want.Body) || string(ev.Body) != before {
+		t.Fatalf("spliced body differs from an encoded one or the original changed:\n%s\n%s", named.Body, want.Body)
+	}
+	renamed := named.WithDeviceName("Back door")
+	if got := decode(t, renamed).Data.DeviceName; got != "Back door" || decode(t, named).Data.DeviceName != `Door "A" <1>` {
+		t.Fatalf("renaming gave %q", got)
+	}
+	if err := validate.Event(renamed.Body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Ids are part of the contract (Nats-Msg-Id, dedup across restarts): they must never change.
+func TestIDsAreStable(t *testing.T) {
+	for got, want := range map[string]string{
+		event.ID("policy_alert", "create", "a1", 0, nil):                "e96b954a-d5b7-5e59-a3aa-7baff6ad7392",
+		event.ID("DEVICE_CONFIG", "update", "CAM1", 1711843200000, nil): "ffea42a3-f6f2-5daf-8585-bd5dcc9196cf",
+		event.ID("X", "Y", "", 0, []byte("raw")):                        "dd95d773-8e36-5c2d-8884-a9d74dd7ba25",
+	} {
+		if got != want {
+			t.Errorf("id %s, want %s", got, want)
+		}
+	}
+}
