@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -65,22 +66,56 @@ func (e *Event) loadData() bool {
 // WithDeviceName returns a copy of the event whose data carries the device's name. The
 // id does not change and e is left as it was (sinks may be reading its Body).
 //
-// An event built here has the name spliced into a copy of its body: nothing is decoded or
-// encoded again. Only an event that came back from the spool without its data has the data
-// decoded once from the body and the CloudEvent encoded anew.
+// The name is spliced into a copy of the body: nothing is decoded or encoded again, also
+// for an event that came back from the spool with its body only. Only renaming an event
+// that already has a name decodes the data (when the event does not carry it) and
+// encodes anew.
 func (e Event) WithDeviceName(name string) Event {
-	if e.Invalid || name == "" || !e.loadData() || e.data.DeviceName == name {
+	if e.Invalid || name == "" || e.Entity == EntityGap {
+		return e
+	}
+	if at := e.nameOffset(); at > 0 {
+		e.Body = spliceDeviceName(e.Body, at, name)
+		if e.data != nil {
+			d := *e.data
+			d.DeviceName = name
+			e.data = &d
+		}
+		e.nameAt = 0
+		return e
+	}
+	if !e.loadData() || e.data.DeviceName == name {
 		return e
 	}
 	d := *e.data
 	d.DeviceName = name
-	if e.nameAt > 0 && e.data.DeviceName == "" && e.nameAt < len(e.Body) {
-		e.Body = spliceDeviceName(e.Body, e.nameAt, name)
-	} else {
-		e.Body, _ = encodeChange(&e, &d)
-	}
+	e.Body, _ = encodeChange(&e, &d)
 	e.data, e.nameAt = &d, 0
 	return e
+}
+
+// nameOffset is where in Body a deviceName member goes, 0 when the body has a name
+// already or is not a change CloudEvent this package encoded. Without nameAt (the event
+// came back from the spool) it is found in the body: encodeChange writes the data's
+// members in a fixed order, and `,"timestampMs":` cannot occur inside an encoded string
+// (quotes are escaped) nor in the envelope, so its first occurrence is the data's, and
+// deviceName, when present, sits right before it.
+func (e *Event) nameOffset() int {
+	if e.data != nil {
+		if e.data.DeviceName != "" || e.nameAt <= 0 || e.nameAt >= len(e.Body) {
+			return 0
+		}
+		return e.nameAt
+	}
+	b := e.Body
+	head := `{"specversion":"1.0","id":"` + e.ID + `","source":`
+	data := bytes.Index(b, []byte(`,"data":{"entity":`))
+	at := bytes.Index(b, []byte(`,"timestampMs":`))
+	if !bytes.HasPrefix(b, []byte(head)) || data < 0 || at < data || b[at-1] != '"' ||
+		bytes.Contains(b[data:at], []byte(`,"deviceName":`)) {
+		return 0
+	}
+	return at
 }
 
 // Invalid wraps input that could not be understood. The event goes to the invalid

@@ -322,3 +322,30 @@ func TestIDsAreStable(t *testing.T) {
 		}
 	}
 }
+
+// An event back from the spool (body only) gets the name spliced in at the same place as
+// a live one: the same bytes, no decode. One that has a name already is renamed properly.
+func TestSpooledEventSplicesLikeALiveOne(t *testing.T) {
+	for _, key := range []string{"websocket_flat_policy_alert", "websocket_nested_policy_alert", "websocket_device_config"} {
+		orig := parse(t, fixtures(t)[key])
+		back := spooled(orig)
+		live, again := orig.WithDeviceName("Lobby <2>"), back.WithDeviceName("Lobby <2>")
+		if string(live.Body) != string(again.Body) {
+			t.Fatalf("%s: spooled splice differs:\n%s\n%s", key, again.Body, live.Body)
+		}
+		renamed := spooled(live).WithDeviceName("Hall")
+		if got := decode(t, renamed).Data.DeviceName; got != "Hall" {
+			t.Fatalf("%s: renamed a spooled named event to %q", key, got)
+		}
+		if err := validate.Event(renamed.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// spooled is what the spool gives back: the fields it keeps and the encoded body.
+func spooled(ev event.Event) event.Event {
+	return event.Event{ID: ev.ID, Org: ev.Org, Entity: ev.Entity, Change: ev.Change,
+		EntityUUID: ev.EntityUUID, DeviceUUID: ev.DeviceUUID, Via: ev.Via,
+		TimestampMs: ev.TimestampMs, Body: ev.Body}
+}
