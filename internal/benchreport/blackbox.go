@@ -75,6 +75,8 @@ feeder's first send to the last message stored; latency is feeder send → JetSt
 	fmt.Fprintf(b, "Command: `%s`\n\n", bb.Cmd)
 	bb.Results.Table(b)
 	b.WriteString("\n")
+	bb.Results.Goals(b)
+	b.WriteString("\n")
 	r := bb.Results
 	c := Chart{Title: "CPU per event, out of process", YLabel: "µs of CPU per event",
 		Groups: []string{"burst", fmt.Sprintf("steady %d ev/s", r.Rate)},

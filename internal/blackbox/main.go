@@ -25,6 +25,7 @@ type options struct {
 	jsonOut     string
 	keep        bool
 	bridgeBin   string
+	profile     string
 }
 
 func main() {
@@ -36,6 +37,7 @@ func main() {
 	flag.DurationVar(&o.latencyDur, "latency-for", 10*time.Second, "length of the latency window")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the figures as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binaries)")
+	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file")
 	flag.StringVar(&o.bridgeBin, "bridge-bin", "", "measure this rhombus-bridge binary instead of building this tree's")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,6 +86,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	r.Table(os.Stdout)
+	fmt.Println()
+	r.Goals(os.Stdout)
 	if o.jsonOut != "" {
 		return r.WriteFile(o.jsonOut)
 	}

@@ -5,6 +5,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,10 +21,12 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/internal/bridgetest"
 )
 
-// target is a process under measurement and the stream it publishes into.
+// target is a process under measurement and the stream it publishes into; onBurst, when
+// set, is called as the burst starts and the function it returns when it ends.
 type target struct {
-	p      *proc
-	stream string
+	p       *proc
+	stream  string
+	onBurst func() func() error
 }
 
 func (h *harness) measure(ctx context.Context, o options) (*result.Results, error) {
@@ -38,50 +43,76 @@ func (h *harness) measure(ctx context.Context, o options) (*result.Results, erro
 	if r.RawPerSec, err = rawBaseline(ctx, js, o.burst, r.BodyBytes); err != nil {
 		return nil, err
 	}
-	feeder, err := start("feeder", h.bin("feeder"), nil, h.dir, true)
+	feeder, fa, err := h.startFeeder()
 	if err != nil {
 		return nil, err
 	}
-	h.procs = append(h.procs, feeder)
-	line, err := feeder.line(30 * time.Second)
-	f := strings.Fields(line)
-	if err != nil || len(f) != 4 || f[0] != "addr" {
-		return nil, fmt.Errorf("feeder said %q: %v", line, err)
-	}
-	ws, api, org := f[1], f[2], f[3]
-	if r.Relay, err = h.measureRelay(ctx, js, feeder, o, ws, org, "nats://"+natsAddr); err != nil {
+	natsURL := "nats://" + natsAddr
+	if r.Relay, err = h.measureRelay(ctx, js, feeder, o, fa, natsURL); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	env := bridgetest.ProcessEnv(map[string]string{
-		"RHOMBUS_API_KEY": "bench-key", "RHOMBUS_ORG_UUID": org, "RHOMBUS_WS_URL": ws, "RHOMBUS_API_URL": api,
-		"BRIDGE_INSTANCE_ID": "blackbox", "BRIDGE_LEASE": "none", "BRIDGE_SINKS": "nats",
-		"BRIDGE_DATA_DIR": filepath.Join(h.dir, "data"), "NATS_URL": "nats://" + natsAddr,
-		"HTTP_ADDR": "127.0.0.1:0", "WEBHOOK_ADDR": "127.0.0.1:0", "WEBHOOK_SECRET": "",
-		"LOG_FORMAT": "json", "LOG_LEVEL": "warn",
-	})
-	bridge, err := start("rhombus-bridge", h.bin("rhombus-bridge"), env, h.dir, false)
+	t, err := h.startBridge(ctx, js, feeder, o, fa, natsURL)
 	if err != nil {
 		return nil, err
 	}
-	h.procs = append(h.procs, bridge)
-	if _, err := feeder.command(time.Minute, "wait 1"); err != nil {
-		return nil, fmt.Errorf("bridge never subscribed (see %s): %w", filepath.Join(h.dir, "rhombus-bridge.log"), err)
-	}
-	if err := waitStream(ctx, js, "RHOMBUS"); err != nil {
-		return nil, err
-	}
-	if r.Bridge, err = measureTarget(ctx, js, feeder, target{bridge, "RHOMBUS"}, o); err != nil {
+	if r.Bridge, err = measureTarget(ctx, js, feeder, t, o); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	return r, nil
 }
 
+// feederAddrs are the feeder's WebSocket and REST URLs and its org.
+type feederAddrs struct{ ws, api, org string }
+
+func (h *harness) startFeeder() (*proc, feederAddrs, error) {
+	feeder, err := start("feeder", h.bin("feeder"), nil, h.dir, true)
+	if err != nil {
+		return nil, feederAddrs{}, err
+	}
+	h.procs = append(h.procs, feeder)
+	line, err := feeder.line(30 * time.Second)
+	f := strings.Fields(line)
+	if err != nil || len(f) != 4 || f[0] != "addr" {
+		return nil, feederAddrs{}, fmt.Errorf("feeder said %q: %v", line, err)
+	}
+	return feeder, feederAddrs{ws: f[1], api: f[2], org: f[3]}, nil
+}
+
+// startBridge runs the bridge at its defaults (spool, enrichment) but for the lease (none:
+// one process) and waits for its subscription and its stream.
+func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feeder *proc, o options, fa feederAddrs, natsURL string) (target, error) {
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return target{}, err
+	}
+	env := bridgetest.ProcessEnv(map[string]string{
+		"RHOMBUS_API_KEY": "bench-key", "RHOMBUS_ORG_UUID": fa.org, "RHOMBUS_WS_URL": fa.ws, "RHOMBUS_API_URL": fa.api,
+		"BRIDGE_INSTANCE_ID": "blackbox", "BRIDGE_LEASE": "none", "BRIDGE_SINKS": "nats",
+		"BRIDGE_DATA_DIR": filepath.Join(h.dir, "data"), "NATS_URL": natsURL,
+		"HTTP_ADDR": httpAddr, "HTTP_PPROF": strconv.FormatBool(o.profile != ""), "WEBHOOK_ADDR": "127.0.0.1:0", "WEBHOOK_SECRET": "",
+		"LOG_FORMAT": "json", "LOG_LEVEL": "warn",
+	})
+	bridge, err := start("rhombus-bridge", h.bin("rhombus-bridge"), env, h.dir, false)
+	if err != nil {
+		return target{}, err
+	}
+	h.procs = append(h.procs, bridge)
+	if _, err := feeder.command(time.Minute, "wait 1"); err != nil {
+		return target{}, fmt.Errorf("bridge never subscribed (see %s): %w", filepath.Join(h.dir, "rhombus-bridge.log"), err)
+	}
+	t := target{p: bridge, stream: "RHOMBUS"}
+	if o.profile != "" {
+		t.onBurst = func() func() error { return cpuProfile(httpAddr, o.profile) }
+	}
+	return t, waitStream(ctx, js, "RHOMBUS")
+}
+
 // measureRelay runs the reference relay through the same phases, then stops it.
-func (h *harness) measureRelay(ctx context.Context, js jetstream.JetStream, feeder *proc, o options, ws, org, natsURL string) (result.Figures, error) {
+func (h *harness) measureRelay(ctx context.Context, js jetstream.JetStream, feeder *proc, o options, fa feederAddrs, natsURL string) (result.Figures, error) {
 	if err := createStream(ctx, js, "RELAY", "relay.>"); err != nil {
 		return result.Figures{}, err
 	}
-	relay, err := start("relay", h.bin("relay"), nil, h.dir, true, ws, org, natsURL, "relay."+org)
+	relay, err := start("relay", h.bin("relay"), nil, h.dir, true, fa.ws, fa.org, natsURL, "relay."+fa.org)
 	if err != nil {
 		return result.Figures{}, err
 	}
@@ -92,7 +123,7 @@ func (h *harness) measureRelay(ctx context.Context, js jetstream.JetStream, feed
 	if _, err := feeder.command(time.Minute, "wait 1"); err != nil {
 		return result.Figures{}, err
 	}
-	return measureTarget(ctx, js, feeder, target{relay, "RELAY"}, o)
+	return measureTarget(ctx, js, feeder, target{p: relay, stream: "RELAY"}, o)
 }
 
 // measureTarget runs the steady window, the latency window and the burst against t.
@@ -109,7 +140,14 @@ func measureTarget(ctx context.Context, js jetstream.JetStream, feeder *proc, t 
 	if f.LatencyP50ms, f.LatencyP99ms, err = latency(ctx, js, feeder, t, o); err != nil {
 		return f, err
 	}
+	done := func() error { return nil }
+	if t.onBurst != nil {
+		done = t.onBurst()
+	}
 	cpu, el, err := window(ctx, js, feeder, t, fmt.Sprintf("burst %d", o.burst), 0)
+	if perr := done(); err == nil && perr != nil {
+		err = perr
+	}
 	if err != nil {
 		return f, fmt.Errorf("burst: %w", err)
 	}
@@ -187,4 +225,27 @@ func bodySize() int {
 		return 1024
 	}
 	return len(ev.WithDeviceName("Camera 01").Body)
+}
+
+// cpuProfile starts taking a 10 s CPU profile from the bridge's /debug/pprof and returns
+// the function that waits for it and writes it to path.
+func cpuProfile(httpAddr, path string) func() error {
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + httpAddr + "/debug/pprof/profile?seconds=10")
+		if err != nil {
+			errc <- fmt.Errorf("profile: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("profile: HTTP %d: %.200s", resp.StatusCode, b)
+		}
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		errc <- err
+	}()
+	return func() error { return <-errc }
 }

@@ -41,43 +41,55 @@ func run() error {
 	}
 	defer s.Close()
 	fmt.Printf("addr %s %s %s\n", s.WSURL(), s.URL(), s.OrgUUID())
-	cams := s.Cameras()
-	next := 0
-	payload := func() []byte {
-		next++
-		a := sim.Alert{UUID: fmt.Sprintf("bench-%012d", next), DeviceUUID: cams[next%len(cams)].UUID,
-			LocationUUID: cams[next%len(cams)].LocationUUID, TimestampMs: time.Now().UnixMilli(),
-			DurationSec: 5, Triggers: []string{"PERSON_DETECTED", "LOITERING"},
-			TextDescription: "sent:" + strconv.FormatInt(time.Now().UnixNano(), 10)}
-		return a.Payload()
-	}
 	in := bufio.NewScanner(os.Stdin)
+	emit := emitter(s)
 	for in.Scan() {
-		f := strings.Fields(in.Text())
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.Atoi(f[1])
-		sent := 0
-		switch f[0] {
-		case "wait":
-			wctx, cancel := context.WithTimeout(ctx, time.Minute)
-			err = s.Wait(wctx, func() bool { return s.Stats().Subscriptions == n })
-			cancel()
-		case "burst":
-			for range n {
-				sent += min(1, s.Emit(payload()))
-			}
-		case "rate":
-			d, _ := time.ParseDuration(f[2])
-			sent = paced(n, d, func() int { return min(1, s.Emit(payload())) })
-		}
+		sent, err := do(ctx, s, emit, strings.Fields(in.Text()))
 		if err != nil {
 			return err
 		}
 		fmt.Printf("ok %d\n", sent)
 	}
 	return in.Err()
+}
+
+// emitter returns a function that emits the next alert and reports whether a
+// subscription took it.
+func emitter(s *sim.Server) func() int {
+	cams := s.Cameras()
+	next := 0
+	return func() int {
+		next++
+		c := cams[next%len(cams)]
+		a := sim.Alert{UUID: fmt.Sprintf("bench-%012d", next), DeviceUUID: c.UUID, LocationUUID: c.LocationUUID,
+			TimestampMs: time.Now().UnixMilli(), DurationSec: 5, Triggers: []string{"PERSON_DETECTED", "LOITERING"},
+			TextDescription: "sent:" + strconv.FormatInt(time.Now().UnixNano(), 10)}
+		return min(1, s.Emit(a.Payload()))
+	}
+}
+
+// do runs one command and returns how many alerts it emitted.
+func do(ctx context.Context, s *sim.Server, emit func() int, f []string) (int, error) {
+	if len(f) < 2 {
+		return 0, nil
+	}
+	n, _ := strconv.Atoi(f[1])
+	switch {
+	case f[0] == "wait":
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return 0, s.Wait(wctx, func() bool { return s.Stats().Subscriptions == n })
+	case f[0] == "burst":
+		sent := 0
+		for range n {
+			sent += emit()
+		}
+		return sent, nil
+	case f[0] == "rate" && len(f) == 3:
+		d, err := time.ParseDuration(f[2])
+		return paced(n, d, emit), err
+	}
+	return 0, fmt.Errorf("unknown command %q", strings.Join(f, " "))
 }
 
 // paced calls emit rate times a second for d, on a schedule that catches up after a late

@@ -41,16 +41,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	h := http.Header{"x-auth-apikey": {"bench-key"}, "x-auth-scheme": {"api-token"}}
-	ws, _, err := websocket.DefaultDialer.Dial(args[0]+"?x-auth-scheme=api-token", h)
-	if err != nil {
-		return err
-	}
-	st, err := stomp.Connect(&wsConn{ws: ws}, stomp.ConnOpt.HeartBeat(0, 0))
-	if err != nil {
-		return err
-	}
-	sub, err := st.Subscribe("/topic/change/"+args[1], stomp.AckAuto)
+	sub, ws, err := subscribe(args[0], args[1])
 	if err != nil {
 		return err
 	}
@@ -68,6 +59,21 @@ func run(args []string) error {
 	}
 	<-js.PublishAsyncComplete()
 	return nil
+}
+
+// subscribe opens the WebSocket, runs the STOMP CONNECT and subscribes to org's changes.
+func subscribe(wsURL, org string) (*stomp.Subscription, *websocket.Conn, error) {
+	h := http.Header{"x-auth-apikey": {"bench-key"}, "x-auth-scheme": {"api-token"}}
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL+"?x-auth-scheme=api-token", h)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := stomp.Connect(&wsConn{ws: ws}, stomp.ConnOpt.HeartBeat(0, 0))
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, err := st.Subscribe("/topic/change/"+org, stomp.AckAuto)
+	return sub, ws, err
 }
 
 // wsConn streams WebSocket messages as one byte stream for go-stomp and sends each write
