@@ -98,8 +98,8 @@ func (e Event) WithDeviceName(name string) Event {
 // already or is not a change CloudEvent this package encoded. Without nameAt (the event
 // came back from the spool) it is found in the body: encodeChange writes the data's
 // members in a fixed order, and `,"timestampMs":` cannot occur inside an encoded string
-// (quotes are escaped) nor in the envelope, so its first occurrence is the data's, and
-// deviceName, when present, sits right before it.
+// (quotes are escaped) nor in the envelope, so its first occurrence is the data's, right
+// after the deviceUuid member (or after deviceName, when there is one).
 func (e *Event) nameOffset() int {
 	if e.data != nil {
 		if e.data.DeviceName != "" || e.nameAt <= 0 || e.nameAt >= len(e.Body) {
@@ -108,14 +108,30 @@ func (e *Event) nameOffset() int {
 		return e.nameAt
 	}
 	b := e.Body
-	head := `{"specversion":"1.0","id":"` + e.ID + `","source":`
-	data := bytes.Index(b, []byte(`,"data":{"entity":`))
+	const head = `{"specversion":"1.0","id":"`
+	if !bytes.HasPrefix(b, []byte(head)) || !bytes.HasPrefix(b[len(head):], []byte(e.ID)) {
+		return 0
+	}
 	at := bytes.Index(b, []byte(`,"timestampMs":`))
-	if !bytes.HasPrefix(b, []byte(head)) || data < 0 || at < data || b[at-1] != '"' ||
-		bytes.Contains(b[data:at], []byte(`,"deviceName":`)) {
+	if at <= 0 || b[at-1] != '"' {
+		return 0
+	}
+	q := at - 2 // back to the quote that opens the string before at
+	for ; q >= 0 && (b[q] != '"' || escaped(b, q)); q-- {
+	}
+	if !bytes.HasSuffix(b[:max(q, 0)], []byte(`,"deviceUuid":`)) {
 		return 0
 	}
 	return at
+}
+
+// escaped reports whether b[i] is preceded by an odd number of backslashes.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // Invalid wraps input that could not be understood. The event goes to the invalid

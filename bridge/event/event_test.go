@@ -326,8 +326,11 @@ func TestIDsAreStable(t *testing.T) {
 // An event back from the spool (body only) gets the name spliced in at the same place as
 // a live one: the same bytes, no decode. One that has a name already is renamed properly.
 func TestSpooledEventSplicesLikeALiveOne(t *testing.T) {
-	for _, key := range []string{"websocket_flat_policy_alert", "websocket_nested_policy_alert", "websocket_device_config"} {
-		orig := parse(t, fixtures(t)[key])
+	f := fixtures(t)
+	f["odd_device"] = []byte(`{"entity":"POLICY_ALERT","entityUuid":"x","type":"CREATE","deviceUuid":"d\"q\\\\\",\"deviceUuid\":","timestampMs":5}`)
+	f["no_device"] = []byte(`{"entity":"DOOR","entityUuid":"x","type":"UPDATE"}`)
+	for _, key := range []string{"websocket_flat_policy_alert", "websocket_nested_policy_alert", "websocket_device_config", "odd_device", "no_device"} {
+		orig := parse(t, f[key])
 		back := spooled(orig)
 		live, again := orig.WithDeviceName("Lobby <2>"), back.WithDeviceName("Lobby <2>")
 		if string(live.Body) != string(again.Body) {
