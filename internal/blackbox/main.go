@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -40,9 +41,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file")
 	flag.StringVar(&o.bridgeBin, "bridge-bin", "", "measure this rhombus-bridge binary instead of building this tree's")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "blackbox:", err)
 		os.Exit(1)
 	}
@@ -51,17 +50,45 @@ func main() {
 // harness holds the run's work directory and every process it started.
 type harness struct {
 	dir   string
+	mu    sync.Mutex
 	procs []*proc
+}
+
+// add records p so that it is stopped at the end.
+func (h *harness) add(p *proc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.procs = append(h.procs, p)
 }
 
 func (h *harness) bin(name string) string { return filepath.Join(h.dir, "bin", name) }
 
-// stopAll stops the processes in reverse order of start.
-func (h *harness) stopAll() {
+// onSignal runs cleanup and exits on SIGINT or SIGTERM, whatever phase is running (the
+// children would die with the harness anyway, by Pdeathsig, but the work directory not).
+func (h *harness) onSignal(cleanup func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		cleanup()
+		os.Exit(130)
+	}()
+}
+
+// finish stops the processes in reverse order of start and removes the work directory
+// unless asked to keep it.
+func (h *harness) finish(keep bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for i := len(h.procs) - 1; i >= 0; i-- {
 		h.procs[i].stop()
 	}
 	h.procs = nil
+	if keep {
+		fmt.Fprintln(os.Stderr, "work directory kept:", h.dir)
+	} else {
+		_ = os.RemoveAll(h.dir)
+	}
 }
 
 func run(ctx context.Context, o options) error {
@@ -70,15 +97,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	h := &harness{dir: dir}
-	defer func() {
-		h.stopAll()
-		if o.keep {
-			fmt.Fprintln(os.Stderr, "work directory kept:", dir)
-		} else {
-			_ = os.RemoveAll(dir)
-		}
-	}()
+	var once sync.Once
+	cleanup := func() { once.Do(func() { h.finish(o.keep) }) }
+	defer cleanup()
+	h.onSignal(cleanup)
 	if err := h.build(o.bridgeBin); err != nil {
+
 		return err
 	}
 	r, err := h.measure(ctx, o)

@@ -69,7 +69,7 @@ func (h *harness) startFeeder() (*proc, feederAddrs, error) {
 	if err != nil {
 		return nil, feederAddrs{}, err
 	}
-	h.procs = append(h.procs, feeder)
+	h.add(feeder)
 	line, err := feeder.line(30 * time.Second)
 	f := strings.Fields(line)
 	if err != nil || len(f) != 4 || f[0] != "addr" {
@@ -96,7 +96,7 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	if err != nil {
 		return target{}, err
 	}
-	h.procs = append(h.procs, bridge)
+	h.add(bridge)
 	if _, err := feeder.command(time.Minute, "wait 1"); err != nil {
 		return target{}, fmt.Errorf("bridge never subscribed (see %s): %w", filepath.Join(h.dir, "rhombus-bridge.log"), err)
 	}

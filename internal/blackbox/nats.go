@@ -23,7 +23,7 @@ func (h *harness) startNATS(addr string) (*nats.Conn, jetstream.JetStream, error
 	if err != nil {
 		return nil, nil, err
 	}
-	h.procs = append(h.procs, p)
+	h.add(p)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		nc, err := nats.Connect("nats://" + addr)

@@ -1,7 +1,8 @@
 // Command relay is the black-box benchmark's reference: the least a STOMP-to-JetStream
 // relay can do. One go-stomp subscription over a gorilla/websocket connection; each
 // MESSAGE body is published as it came with PublishMsgAsync and a Nats-Msg-Id (the STOMP
-// message-id), no parsing. It runs until stdin closes.
+// message-id; a full async window waits, as the bridge does), no parsing. It runs until
+// stdin closes.
 //
 //	relay WS_URL ORG NATS_URL SUBJECT
 package main
