@@ -73,6 +73,7 @@ type App struct {
 	spool      *spool.Spool
 	fence      atomic.Uint64 // the lease revision whose events may be published (0: none)
 	overflowed atomic.Bool   // an overflow gap waits for room in the queue
+	replaySeen sync.Once     // the Kafka sinks read the ids on their topics before a spool replay
 
 	mu    sync.Mutex
 	state state // what /status and /readyz report
@@ -90,6 +91,11 @@ func New(cfg config.Config, opt Options) (*App, error) {
 	if len(cfg.Bridge.Sinks) == 0 {
 		return nil, errors.New("app: no sink configured")
 	}
+	if cfg.Bridge.Lease == "none" { // this replica leads: lease_leader is 1, as on the dashboard
+		if err := lease.RegisterWithoutLease(opt.Registry); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger.With("instance", cfg.Bridge.InstanceID), reg: opt.Registry,
 		wm: pipeline.NewWatermark(0)}
 	a.state.org = cfg.Rhombus.OrgUUID
@@ -100,8 +106,8 @@ func New(cfg config.Config, opt Options) (*App, error) {
 // documentation). Start-up failures are returned with their cause.
 func (a *App) Run(ctx context.Context) error {
 	a.started = time.Now()
-	a.log.Info("starting rhombus-bridge", "version", a.opt.Version, "sinks", a.cfg.Bridge.Sinks,
-		"lease", a.cfg.Bridge.Lease)
+	a.log.Info("starting rhombus-bridge", "version", a.opt.Version, "deployment", a.cfg.Bridge.Deployment,
+		"sinks", a.cfg.Bridge.Sinks, "lease", a.cfg.Bridge.Lease)
 	defer a.closeAll()
 	if a.needsNATS() {
 		if err := a.startNATS(ctx); err != nil {

@@ -10,13 +10,12 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
 // kafkaWatermark keeps the watermark in a compacted, single-partition Kafka topic (key
-// watermark.{org}, the last value wins), where every replica reads it: the shared store
-// of Kafka-only deployments, as JetStream KV is with NATS.
+// ScopedName("watermark", deployment, org), the last value wins), where every replica
+// reads it: the shared store of Kafka-only deployments, as JetStream KV is with NATS.
 type kafkaWatermark struct {
 	topic    string
 	key      string
@@ -34,12 +33,13 @@ type stateRecord struct {
 
 // kafkaStateConfig shapes a kafkaWatermark.
 type kafkaStateConfig struct {
-	Client   kafka.Config // brokers, TLS and SASL, as for the sink; Topic is set from Topic
-	Topic    string
-	Org      string
-	Instance string
-	Timeout  time.Duration // one request; zero: 10s
-	Logger   *slog.Logger
+	Client     kafka.Config // brokers, TLS and SASL, as for the sink; Topic is set from Topic
+	Topic      string
+	Deployment string // scopes the key ("" or config.LegacyDeployment: watermark.{org})
+	Org        string
+	Instance   string
+	Timeout    time.Duration // one request; zero: 10s
+	Logger     *slog.Logger
 }
 
 // stateTopicConfig is the state topic's configuration when the bridge creates it: compacted,
@@ -56,7 +56,7 @@ func (a *App) openKafkaStore(ctx context.Context) (*kafkaWatermark, error) {
 		return nil, errors.New("watermark: a lease without NATS keeps the watermark in Kafka: KAFKA_BROKERS is required")
 	}
 	return newKafkaWatermark(ctx, kafkaStateConfig{Client: KafkaClientConfig(a.cfg.Kafka), Topic: a.cfg.Kafka.StateTopic,
-		Org: a.org, Instance: a.cfg.Bridge.InstanceID, Logger: a.log})
+		Deployment: a.cfg.Bridge.Deployment, Org: a.org, Instance: a.cfg.Bridge.InstanceID, Logger: a.log})
 }
 
 // newKafkaWatermark builds the store and creates its topic if it is missing. An unreachable
@@ -74,8 +74,8 @@ func newKafkaWatermark(ctx context.Context, cfg kafkaStateConfig) (*kafkaWaterma
 	if err != nil {
 		return nil, fmt.Errorf("watermark: state topic %s: %w", cfg.Topic, err)
 	}
-	w := &kafkaWatermark{topic: cfg.Topic, key: "watermark." + event.Token(cfg.Org), instance: cfg.Instance,
-		tr: tr, cl: &kafkago.Client{Addr: kafkago.TCP(kc.Brokers...), Transport: tr, Timeout: cfg.Timeout},
+	w := &kafkaWatermark{topic: cfg.Topic, key: ScopedName("watermark", cfg.Deployment, cfg.Org),
+		instance: cfg.Instance, tr: tr, cl: &kafkago.Client{Addr: kafkago.TCP(kc.Brokers...), Transport: tr, Timeout: cfg.Timeout},
 		log: cfg.Logger.With("topic", cfg.Topic)}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

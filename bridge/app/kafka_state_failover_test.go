@@ -16,8 +16,9 @@ import (
 // own empty data directory, takes over from the watermark a shared through Kafka and
 // backfills them (with a local file store it would load 0 and open no gap).
 func TestKafkaOnlyFailoverBackfills(t *testing.T) {
+	// The 2s TTL needs brokers whose group.min.session.timeout.ms was lowered (Kafka's default is 6000).
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "rhombus.events.v1", "rhombus-bridge.lease"),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
+		kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "100"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func (a *App) fenceValid(fence uint64) bool {
 func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 	return pipeline.NewRecovery(pipeline.RecoveryConfig{
 		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap, Fence: rev,
-		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.rest.AlertEvents(a.org), Store: a.store, MaySave: a.leaseHeld,
+		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.kafkaSeenSource(a.rest.AlertEvents(a.org)), Store: a.store, MaySave: a.leaseHeld,
 		Live:    func() bool { return a.snapshot().subscribed },
 		Logger:  a.log,
 		Metrics: a.recMetrics,
@@ -158,13 +158,14 @@ func (h *feedHandler) Message(body []byte, at time.Time) {
 
 func (h *feedHandler) Disconnected(cause error, lastAlive time.Time) {
 	h.a.update(func(s *state) { s.subscribed = false })
-	var big *rhombus.FrameTooLargeError
-	if errors.As(cause, &big) { // nothing is dropped silently: its head goes to the invalid subject
-		head := big.Head
+	var refused rhombus.RefusedFrame
+	if errors.As(cause, &refused) { // nothing is dropped silently: its head goes to the invalid subject
+		kept, reason := refused.FrameHead()
+		head := kept
 		if len(head) == 0 { // refused unread: record the refusal itself (a distinct id per occurrence)
-			head = fmt.Appendf(nil, "oversize message refused at %s: %s", time.Now().UTC().Format(time.RFC3339Nano), big.Reason)
+			head = fmt.Appendf(nil, "frame refused at %s: %s", time.Now().UTC().Format(time.RFC3339Nano), reason)
 		}
-		ev := event.Invalid(h.a.org, head, fmt.Errorf("frame dropped, first %d bytes kept: %s", len(big.Head), big.Reason),
+		ev := event.Invalid(h.a.org, head, fmt.Errorf("frame dropped, first %d bytes kept: %s", len(kept), reason),
 			event.ViaWebSocket)
 		ev.Received, ev.Fence = time.Now(), h.rev
 		h.a.pipe.Offer(ev)

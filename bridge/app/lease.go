@@ -6,12 +6,30 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 )
 
-// LeaseBucket is the JetStream KV bucket of the NATS lease; the key is per org.
+// LeaseBucket is the JetStream KV bucket of the NATS lease; the key is per deployment and org
+// (see ScopedName).
 const LeaseBucket = "rhombus_bridge_lease"
+
+// LeaseGroupKind is the first token of the Kafka lease's consumer group name.
+const LeaseGroupKind = "rhombus-bridge-lease"
+
+// ScopedName names one piece of state that the replicas of a deployment share, for one org:
+// "{kind}.{org}" for config.LegacyDeployment (the names used before deployments existed, so
+// an upgrade keeps its lease and watermark), "{kind}.{deployment}.{org}" for any other. Two
+// deployments side by side on one broker never share a name: a deployment name holds no dot,
+// so a scoped name has three tokens and a legacy one two. Keeping kind first lets a prefix
+// ACL (for example on Kafka groups "rhombus-bridge-lease.") cover every deployment.
+func ScopedName(kind, deployment, org string) string {
+	if deployment == "" || deployment == config.LegacyDeployment {
+		return kind + "." + event.Token(org)
+	}
+	return kind + "." + deployment + "." + event.Token(org)
+}
 
 // newLease builds the configured lease: NATS KV, or a Kafka consumer group.
 func (a *App) newLease(context.Context) (*lease.Lease, error) {
@@ -25,8 +43,8 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 		if jerr != nil {
 			return nil, jerr
 		}
-		b, err = lease.NewNATS(js, lease.NATSConfig{Bucket: LeaseBucket, Key: "leader." + event.Token(a.org),
-			Replicas: a.cfg.NATS.Replicas})
+		b, err = lease.NewNATS(js, lease.NATSConfig{Bucket: LeaseBucket,
+			Key: ScopedName("leader", a.cfg.Bridge.Deployment, a.org), Replicas: a.cfg.NATS.Replicas})
 	case "kafka":
 		b, err = a.kafkaLease()
 	default:
@@ -46,6 +64,6 @@ func (a *App) kafkaLease() (lease.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lease.NewKafka(lease.KafkaConfig{Brokers: k.Brokers, GroupID: "rhombus-bridge-lease." + event.Token(a.org),
-		Topic: k.LeaseTopic, TLS: tc, SASL: mech})
+	return lease.NewKafka(lease.KafkaConfig{Brokers: k.Brokers,
+		GroupID: ScopedName(LeaseGroupKind, a.cfg.Bridge.Deployment, a.org), Topic: k.LeaseTopic, TLS: tc, SASL: mech})
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/orgs"
@@ -82,13 +81,14 @@ func (a *App) newShard(ctx context.Context) (*shard.Manager, error) {
 		if cfg.Presence, err = shard.OpenPresence(ctx, js, a.cfg.Bridge.LeaseTTL, a.cfg.NATS.Replicas); err != nil {
 			return nil, err
 		}
-		cfg.LeaseKey, cfg.PresencePrefix = OrgLeaseKey, shard.PresenceKey(a.cfg.Bridge.Deployment)
+		dep := a.cfg.Bridge.Deployment
+		cfg.LeaseKey, cfg.PresencePrefix = func(org string) string { return OrgLeaseKey(dep, org) }, shard.PresenceKey(dep)
 	}
 	return shard.New(cfg)
 }
 
-// OrgLeaseKey is an org's key in LeaseBucket (as newLease names it).
-func OrgLeaseKey(org string) string { return "leader." + event.Token(org) }
+// OrgLeaseKey is an org's key in LeaseBucket for deployment (as newLease names it).
+func OrgLeaseKey(deployment, org string) string { return ScopedName("leader", deployment, org) }
 
 // leaseBucket creates the lease bucket as the lease itself does and opens it for watching.
 func (a *App) leaseBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {

@@ -57,7 +57,7 @@ func (u *orgUnit) orgStatus() orgStatus {
 // the top level leader (leads at least one org) and subscribed (all of those are).
 func (f *fleet) status() ops.Status {
 	a := f.a
-	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Version: a.opt.Version,
+	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Deployment: a.cfg.Bridge.Deployment, Version: a.opt.Version,
 		StartedAt: a.started.UTC().Format(time.RFC3339)}
 	led := []orgStatus{}
 	for _, u := range f.unitList() {

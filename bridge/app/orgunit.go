@@ -83,7 +83,7 @@ func (a *App) prepareUnit(ctx context.Context) error {
 		return err
 	}
 	a.pipe = p
-	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg); err != nil {
+	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg, gapCauses()...); err != nil {
 		return err
 	}
 	if a.cfg.Bridge.Lease != "none" {

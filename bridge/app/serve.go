@@ -80,7 +80,7 @@ func (a *App) prepare(ctx context.Context) error {
 		return err
 	}
 	a.pipe = p
-	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg); err != nil {
+	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg, gapCauses()...); err != nil {
 		return err
 	}
 	if a.cfg.Bridge.Lease != "none" {
@@ -112,14 +112,14 @@ func (a *App) openStore(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		st, err := newKVWatermark(ctx, js, a.org, a.cfg.NATS.Replicas)
+		st, err := newKVWatermark(ctx, js, a.cfg.Bridge.Deployment, a.org, a.cfg.NATS.Replicas)
 		if err != nil {
 			return err
 		}
 		a.store = st
 		return nil
 	}
-	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.org)
+	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.cfg.Bridge.Deployment, a.org)
 	a.store = st
 	return err
 }

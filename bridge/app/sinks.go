@@ -55,13 +55,15 @@ func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
 	case "nats":
 		return natsjs.New(ctx, natsjs.Config{Conn: a.nc, Stream: a.cfg.NATS.Stream,
 			SubjectPrefix: a.cfg.NATS.SubjectPrefix, DuplicateWindow: a.cfg.NATS.DuplicateWindow,
-			Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight,
+			Replicas: a.cfg.NATS.Replicas, MaxInFlight: a.cfg.NATS.MaxInFlight, MaxAge: a.cfg.NATS.StreamMaxAge,
+			MaxBytes: a.cfg.NATS.StreamMaxBytes, ApplyMaxAge: a.cfg.NATS.StreamAgeSet, ApplyMaxBytes: a.cfg.NATS.StreamBytesSet,
 			AckTimeout: a.cfg.Bridge.PublishTimeout, Logger: a.log, Registerer: a.reg})
 	case "kafka":
 		k := a.cfg.Kafka
 		kc := KafkaClientConfig(k)
 		kc.CreateTopic, kc.Partitions, kc.Replication = k.CreateTopic, k.Partitions, k.Replication
 		kc.WriteTimeout, kc.Logger, kc.Registerer = a.cfg.Bridge.PublishTimeout, a.log, a.reg
+		kc.SendGuard = a.kafkaSendGuard
 		return kafka.New(ctx, kc)
 	default:
 		return nil, fmt.Errorf("unknown sink %q", name)

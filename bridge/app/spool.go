@@ -42,6 +42,7 @@ func (a *App) spoolOrNil() pipeline.Spool {
 // published (their ids collapse with any backfilled copy). Events of this process keep
 // theirs, so a deposed leader still cannot publish under its old term.
 func (a *App) restamp(ev event.Event) event.Event {
+	a.kafkaReplayed(ev)
 	if ev.Fence != 0 && ev.Received.Before(a.started) {
 		ev.Fence = 0
 	}

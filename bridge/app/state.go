@@ -9,7 +9,19 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 )
+
+// gapCauses are the causes a gap can open with (rhombus_bridge_gaps_total starts at 0 for
+// each): a term's start, a full queue, and every way a connection ends but a shutdown.
+func gapCauses() []string {
+	out := []string{"startup", "failover", "overflow"}
+	for _, c := range []rhombus.Cause{rhombus.CauseAbrupt, rhombus.CauseClose, rhombus.CauseStompErr,
+		rhombus.CauseHeartbeat, rhombus.CauseRefused, rhombus.CauseDial, rhombus.CauseConnect, rhombus.CauseTooLarge} {
+		out = append(out, string(c))
+	}
+	return out
+}
 
 // state is what the running components report; App.mu guards it.
 type state struct {
@@ -38,7 +50,7 @@ func (a *App) snapshot() state {
 // status is the /status document.
 func (a *App) status() ops.Status {
 	s := a.snapshot()
-	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Leader: s.leader, Subscribed: s.subscribed,
+	st := ops.Status{Instance: a.cfg.Bridge.InstanceID, Deployment: a.cfg.Bridge.Deployment, Leader: s.leader, Subscribed: s.subscribed,
 		OrgUUID: s.org, Version: a.opt.Version, WatermarkMs: a.wm.Mark(),
 		StartedAt: a.started.UTC().Format(time.RFC3339)}
 	if a.pipe != nil {

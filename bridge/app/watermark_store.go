@@ -11,10 +11,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
 
-// StateBucket is the JetStream KV bucket holding the shared watermark (one key per org).
+// StateBucket is the JetStream KV bucket holding the shared watermark (one key per
+// deployment and org, see ScopedName).
 const StateBucket = "rhombus_bridge_state"
 
 // kvWatermark keeps the watermark in JetStream KV, where every replica reads it.
@@ -23,13 +25,13 @@ type kvWatermark struct {
 	key string
 }
 
-func newKVWatermark(ctx context.Context, js jetstream.JetStream, org string, replicas int) (*kvWatermark, error) {
+func newKVWatermark(ctx context.Context, js jetstream.JetStream, deployment, org string, replicas int) (*kvWatermark, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: StateBucket, History: 1,
 		Replicas: replicas, Description: "rhombus-bridge shared state (watermark per org)"})
 	if err != nil {
 		return nil, fmt.Errorf("state bucket %s: %w", StateBucket, err)
 	}
-	return &kvWatermark{kv: kv, key: "watermark." + event.Token(org)}, nil
+	return &kvWatermark{kv: kv, key: ScopedName("watermark", deployment, org)}, nil
 }
 
 func (w *kvWatermark) Load(ctx context.Context) (int64, error) {
@@ -52,11 +54,15 @@ func (w *kvWatermark) Save(ctx context.Context, ms int64) error {
 // replica, or replicas that accept backfill from their own last view after failover).
 type fileWatermark struct{ path string }
 
-func newFileWatermark(dir, org string) (*fileWatermark, error) {
+func newFileWatermark(dir, deployment, org string) (*fileWatermark, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("watermark dir: %w", err)
 	}
-	return &fileWatermark{path: filepath.Join(dir, "watermark-"+event.Token(org))}, nil
+	name := "watermark-" + event.Token(org) // the legacy deployment's name, kept
+	if deployment != "" && deployment != config.LegacyDeployment {
+		name = "watermark-" + deployment + "-" + event.Token(org)
+	}
+	return &fileWatermark{path: filepath.Join(dir, name)}, nil
 }
 
 func (w *fileWatermark) Load(context.Context) (int64, error) {

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,7 +31,7 @@ func Build(org string, via Via, d v1.ChangeData) (Event, error) {
 		TimestampMs: d.TimestampMs,
 		Via:         via,
 	}
-	ev.Body = encodeChange(&ev, &d)
+	ev.Body, ev.nameAt = encodeChange(&ev, &d)
 	ev.data = &d
 	return ev, nil
 }
@@ -62,17 +63,75 @@ func (e *Event) loadData() bool {
 	return true
 }
 
-// WithDeviceName returns a copy of the event whose data carries the device's name,
-// re-encoded. The id does not change.
+// WithDeviceName returns a copy of the event whose data carries the device's name. The
+// id does not change and e is left as it was (sinks may be reading its Body).
+//
+// The name is spliced into a copy of the body: nothing is decoded or encoded again, also
+// for an event that came back from the spool with its body only. Only renaming an event
+// that already has a name decodes the data (when the event does not carry it) and
+// encodes anew.
 func (e Event) WithDeviceName(name string) Event {
-	if e.Invalid || name == "" || !e.loadData() {
+	if e.Invalid || name == "" || e.Entity == EntityGap {
+		return e
+	}
+	if at := e.nameOffset(); at > 0 {
+		e.Body = spliceDeviceName(e.Body, at, name)
+		if e.data != nil {
+			d := *e.data
+			d.DeviceName = name
+			e.data = &d
+		}
+		e.nameAt = 0
+		return e
+	}
+	if !e.loadData() || e.data.DeviceName == name {
 		return e
 	}
 	d := *e.data
 	d.DeviceName = name
-	e.data = &d
-	e.Body = encodeChange(&e, &d)
+	e.Body, _ = encodeChange(&e, &d)
+	e.data, e.nameAt = &d, 0
 	return e
+}
+
+// nameOffset is where in Body a deviceName member goes, 0 when the body has a name
+// already or is not a change CloudEvent this package encoded. Without nameAt (the event
+// came back from the spool) it is found in the body: encodeChange writes the data's
+// members in a fixed order, and `,"timestampMs":` cannot occur inside an encoded string
+// (quotes are escaped) nor in the envelope, so its first occurrence is the data's, right
+// after the deviceUuid member (or after deviceName, when there is one).
+func (e *Event) nameOffset() int {
+	if e.data != nil {
+		if e.data.DeviceName != "" || e.nameAt <= 0 || e.nameAt >= len(e.Body) {
+			return 0
+		}
+		return e.nameAt
+	}
+	b := e.Body
+	const head = `{"specversion":"1.0","id":"`
+	if !bytes.HasPrefix(b, []byte(head)) || !bytes.HasPrefix(b[len(head):], []byte(e.ID)) {
+		return 0
+	}
+	at := bytes.Index(b, []byte(`,"timestampMs":`))
+	if at <= 0 || b[at-1] != '"' {
+		return 0
+	}
+	q := at - 2 // back to the quote that opens the string before at
+	for ; q >= 0 && (b[q] != '"' || escaped(b, q)); q-- {
+	}
+	if !bytes.HasSuffix(b[:max(q, 0)], []byte(`,"deviceUuid":`)) {
+		return 0
+	}
+	return at
+}
+
+// escaped reports whether b[i] is preceded by an odd number of backslashes.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // Invalid wraps input that could not be understood. The event goes to the invalid
@@ -96,7 +155,9 @@ func Invalid(org string, raw []byte, reason error, via Via) Event {
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Source is the CloudEvents source of every event of org.
-func Source(org string) string { return "/rhombus/orgs/" + org }
+func Source(org string) string { return sourcePrefix + org }
+
+const sourcePrefix = "/rhombus/orgs/"
 
 // Time formats a Rhombus millisecond timestamp as the RFC 3339 CloudEvents time (UTC,
 // millisecond precision). A zero timestamp means now.

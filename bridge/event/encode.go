@@ -8,11 +8,13 @@ import (
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
-// encodeChange writes the CloudEvent of ev with data d. It is hand-written (no reflection)
-// because it runs once per event on the hot path; TestEncodeMatchesSchemaTypes decodes its
-// output with encoding/json into the schemas/v1 types.
-func encodeChange(ev *Event, d *v1.ChangeData) []byte {
-	b := make([]byte, 0, 512+len(d.Raw))
+// encodeChange writes the CloudEvent of ev with data d and returns it with the offset at
+// which a deviceName member would go when d has none (0 when it has one): WithDeviceName
+// splices the name in there instead of encoding again. It is hand-written (no reflection)
+// because it runs once per event on the hot path; the tests decode its output with
+// encoding/json into the schemas/v1 types and validate it against the schemas.
+func encodeChange(ev *Event, d *v1.ChangeData) (body []byte, nameAt int) {
+	b := make([]byte, 0, encodedSize(ev, d))
 	b = appendEnvelope(b, ev, v1.SchemaURI(ev.Entity))
 	b = append(b, `"data":{"entity":`...)
 	b = appendString(b, d.Entity)
@@ -22,6 +24,9 @@ func encodeChange(ev *Event, d *v1.ChangeData) []byte {
 	b = appendString(b, d.Type)
 	b = append(b, `,"deviceUuid":`...)
 	b = appendString(b, d.DeviceUUID)
+	if d.DeviceName == "" {
+		nameAt = len(b)
+	}
 	b = appendOptString(b, "deviceName", d.DeviceName)
 	b = append(b, `,"timestampMs":`...)
 	b = strconv.AppendInt(b, d.TimestampMs, 10)
@@ -45,15 +50,38 @@ func encodeChange(ev *Event, d *v1.ChangeData) []byte {
 	b = appendOptString(b, "alertKind", d.AlertKind)
 	b = append(b, `,"raw":`...)
 	b = append(b, d.Raw...)
-	return append(b, "}}"...)
+	return append(b, "}}"...), nameAt
+}
+
+// encodedSize is enough room for the CloudEvent of ev and d when nothing needs escaping
+// (and room for a device name to be spliced in), so that encoding allocates once.
+func encodedSize(ev *Event, d *v1.ChangeData) int {
+	n := 640 + len(ev.ID) + 2*len(ev.Org) + 2*len(ev.Entity) + 2*len(ev.Change) + 2*len(ev.Key()) +
+		len(d.EntityUUID) + len(d.DeviceUUID) + len(d.DeviceName) + len(d.TextDescription) +
+		len(d.LocationUUID) + len(d.RuleUUID) + len(d.AlertKind) + len(d.Raw)
+	for _, t := range d.PolicyAlertTriggers {
+		n += len(t) + 3
+	}
+	return n + 64 // a device name spliced in later
+}
+
+// spliceDeviceName returns a copy of body, encoded with its deviceName member left out at
+// offset at, with the member added there.
+func spliceDeviceName(body []byte, at int, name string) []byte {
+	b := make([]byte, 0, len(body)+len(name)+24)
+	b = append(b, body[:at]...)
+	b = appendOptString(b, "deviceName", name)
+	return append(b, body[at:]...)
 }
 
 // appendEnvelope writes every envelope attribute but data, leaving b after a comma.
 func appendEnvelope(b []byte, ev *Event, schema string) []byte {
 	b = append(b, `{"specversion":"1.0","id":`...)
 	b = appendString(b, ev.ID)
-	b = append(b, `,"source":`...)
-	b = appendString(b, Source(ev.Org))
+	b = append(b, `,"source":"`...) // Source(ev.Org), without building it first
+	b = appendStringBody(b, sourcePrefix)
+	b = appendStringBody(b, ev.Org)
+	b = append(b, '"')
 	b = append(b, `,"type":"`...)
 	b = appendCEType(b, ev)
 	b = append(b, `","subject":`...)
@@ -129,6 +157,12 @@ const hexDigits = "0123456789abcdef"
 // characters, quotes, backslashes, <, >, &, U+2028/9) and replacing invalid UTF-8.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendStringBody appends s escaped as in a JSON string, without the quotes.
+func appendStringBody(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -169,6 +203,5 @@ func appendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -10,12 +10,13 @@ import (
 // Via names the path an event took into the bridge.
 type Via string
 
-// The paths into the bridge.
+// The paths into the bridge: the values of the CloudEvents rhombusvia attribute (defined
+// here only).
 const (
-	ViaWebSocket Via = v1.ViaWebSocket
-	ViaWebhook   Via = v1.ViaWebhook
-	ViaBackfill  Via = v1.ViaBackfill
-	ViaBridge    Via = v1.ViaBridge
+	ViaWebSocket Via = "websocket"
+	ViaWebhook   Via = "webhook"
+	ViaBackfill  Via = "backfill"
+	ViaBridge    Via = "bridge" // events the bridge itself emits (gap records)
 )
 
 // Entity and change names the bridge treats specially.
@@ -54,7 +55,8 @@ type Event struct {
 	// Body is the encoded message: the CloudEvent JSON, or the raw bytes when Invalid.
 	Body []byte
 
-	data *v1.ChangeData // what Body was encoded from (shared, never modified); see Data
+	data   *v1.ChangeData // what Body was encoded from (shared, never modified); see Data
+	nameAt int            // where in Body a deviceName member goes; 0 when not known
 }
 
 // IsAlertCreate reports whether the event is the creation of a policy alert, the kind of

@@ -285,3 +285,70 @@ func TestEnrichAfterSpoolRoundTrip(t *testing.T) {
 		t.Fatalf("Data() after the spool: %+v", d)
 	}
 }
+
+// The name is spliced into a copy: the result is byte for byte what encoding the named
+// data would give, and the original body, which a sink may be reading, is untouched.
+func TestWithDeviceNameSplicesIntoACopy(t *testing.T) {
+	ev := parse(t, fixtures(t)["websocket_flat_policy_alert"])
+	before := string(ev.Body)
+	named := ev.WithDeviceName(`Door "A" <1>`)
+	d := ev.Data()
+	d.DeviceName = `Door "A" <1>`
+	want, err := event.Build(ev.Org, ev.Via, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(named.Body) != string(want.Body) || string(ev.Body) != before {
+		t.Fatalf("spliced body differs from an encoded one or the original changed:\n%s\n%s", named.Body, want.Body)
+	}
+	renamed := named.WithDeviceName("Back door")
+	if got := decode(t, renamed).Data.DeviceName; got != "Back door" || decode(t, named).Data.DeviceName != `Door "A" <1>` {
+		t.Fatalf("renaming gave %q", got)
+	}
+	if err := validate.Event(renamed.Body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Ids are part of the contract (Nats-Msg-Id, dedup across restarts): they must never change.
+func TestIDsAreStable(t *testing.T) {
+	for got, want := range map[string]string{
+		event.ID("policy_alert", "create", "a1", 0, nil):                "e96b954a-d5b7-5e59-a3aa-7baff6ad7392",
+		event.ID("DEVICE_CONFIG", "update", "CAM1", 1711843200000, nil): "ffea42a3-f6f2-5daf-8585-bd5dcc9196cf",
+		event.ID("X", "Y", "", 0, []byte("raw")):                        "dd95d773-8e36-5c2d-8884-a9d74dd7ba25",
+	} {
+		if got != want {
+			t.Errorf("id %s, want %s", got, want)
+		}
+	}
+}
+
+// An event back from the spool (body only) gets the name spliced in at the same place as
+// a live one: the same bytes, no decode. One that has a name already is renamed properly.
+func TestSpooledEventSplicesLikeALiveOne(t *testing.T) {
+	f := fixtures(t)
+	f["odd_device"] = []byte(`{"entity":"POLICY_ALERT","entityUuid":"x","type":"CREATE","deviceUuid":"d\"q\\\\\",\"deviceUuid\":","timestampMs":5}`)
+	f["no_device"] = []byte(`{"entity":"DOOR","entityUuid":"x","type":"UPDATE"}`)
+	for _, key := range []string{"websocket_flat_policy_alert", "websocket_nested_policy_alert", "websocket_device_config", "odd_device", "no_device"} {
+		orig := parse(t, f[key])
+		back := spooled(orig)
+		live, again := orig.WithDeviceName("Lobby <2>"), back.WithDeviceName("Lobby <2>")
+		if string(live.Body) != string(again.Body) {
+			t.Fatalf("%s: spooled splice differs:\n%s\n%s", key, again.Body, live.Body)
+		}
+		renamed := spooled(live).WithDeviceName("Hall")
+		if got := decode(t, renamed).Data.DeviceName; got != "Hall" {
+			t.Fatalf("%s: renamed a spooled named event to %q", key, got)
+		}
+		if err := validate.Event(renamed.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// spooled is what the spool gives back: the fields it keeps and the encoded body.
+func spooled(ev event.Event) event.Event {
+	return event.Event{ID: ev.ID, Org: ev.Org, Entity: ev.Entity, Change: ev.Change,
+		EntityUUID: ev.EntityUUID, DeviceUUID: ev.DeviceUUID, Via: ev.Via,
+		TimestampMs: ev.TimestampMs, Body: ev.Body}
+}

@@ -30,7 +30,7 @@ func BuildGap(org string, g v1.GapData) (Event, error) {
 	ce := v1.Gap{
 		SpecVersion: v1.SpecVersion, ID: ev.ID, Source: Source(org), Type: ev.CEType(), Subject: ev.Key(),
 		Time: Time(g.EndMs), DataContentType: v1.DataContentType, DataSchema: v1.SchemaURI(EntityGap),
-		RhombusOrg: org, RhombusEntity: EntityGap, RhombusChange: ChangeGapClosed, RhombusVia: v1.ViaBridge,
+		RhombusOrg: org, RhombusEntity: EntityGap, RhombusChange: ChangeGapClosed, RhombusVia: string(ViaBridge),
 		PartitionKey: ev.Key(), Data: g,
 	}
 	body, err := json.Marshal(ce)

@@ -21,15 +21,18 @@ var namespace = [16]byte{0x6b, 0x3d, 0x1c, 0x52, 0x0e, 0x9a, 0x4f, 0x6e, 0x9d, 0
 //     of one entity that both lack a timestamp never share an id and shadow each other).
 func ID(entity, change, entityUUID string, timestampMs int64, raw []byte) string {
 	entity, change = strings.ToUpper(entity), strings.ToUpper(change)
-	var name string
+	var buf [160]byte
+	name := buf[:0]
 	switch {
 	case entity == EntityPolicyAlert && change == ChangeCreate && entityUUID != "":
-		name = "policy_alert/" + entityUUID
+		name = append(append(name, "policy_alert/"...), entityUUID...)
 	case entityUUID != "" && timestampMs > 0:
-		name = strings.Join([]string{entity, change, entityUUID, strconv.FormatInt(timestampMs, 10)}, "/")
+		name = append(append(append(append(append(append(name, entity...), '/'), change...), '/'), entityUUID...), '/')
+		name = strconv.AppendInt(name, timestampMs, 10)
 	default:
 		sum := sha256.Sum256(raw)
-		name = strings.Join([]string{entity, change, "raw", hex.EncodeToString(sum[:])}, "/")
+		name = append(append(append(append(name, entity...), '/'), change...), "/raw/"...)
+		name = hex.AppendEncode(name, sum[:])
 	}
 	return uuidV5(name)
 }
@@ -39,9 +42,12 @@ func AlertID(alertUUID string) string {
 	return ID(EntityPolicyAlert, ChangeCreate, alertUUID, 0, nil)
 }
 
-func uuidV5(name string) string {
-	var in [128]byte
-	sum := sha1.Sum(append(append(in[:0], namespace[:]...), name...)) //nolint:gosec // see import
+func uuidV5[T string | []byte](name T) string {
+	h := sha1.New() //nolint:gosec // see import
+	h.Write(namespace[:])
+	h.Write([]byte(name))
+	var sum [sha1.Size]byte
+	h.Sum(sum[:0])
 	var u [16]byte
 	copy(u[:], sum[:])
 	u[6] = (u[6] & 0x0f) | 0x50

@@ -107,9 +107,17 @@ func (f *strictFields) lenient() alertFields {
 // which would leave a raw copy that is not JSON).
 const jsonSpace = " \t\r\n"
 
-// decodeChange decodes strictly when the payload has the documented types, else
-// leniently.
+// decodeChange takes the fast path when it can (scanChange), else encoding/json.
 func decodeChange(b []byte) (change, error) {
+	if c, ok := scanChange(b); ok {
+		return c, nil
+	}
+	return decodeJSON(b)
+}
+
+// decodeJSON decodes with encoding/json, strictly when the payload has the documented
+// types, else leniently.
+func decodeJSON(b []byte) (change, error) {
 	var sc strictChange
 	if json.Unmarshal(b, &sc) == nil {
 		c := change{alertFields: sc.lenient(), Entity: flexString(sc.Entity),
@@ -134,8 +142,7 @@ func (a *alertFields) fill(d *v1.ChangeData) {
 		d.TimestampMs = int64(a.TimestampMs)
 	}
 	if a.DurationSec != nil {
-		f := float64(*a.DurationSec)
-		d.DurationSec = &f
+		d.DurationSec = (*float64)(a.DurationSec) // a is the caller's own, never reused
 	}
 	if len(a.PolicyAlertTriggers) > 0 {
 		d.PolicyAlertTriggers = make([]string, len(a.PolicyAlertTriggers))

@@ -19,5 +19,10 @@
 //     kafka-go's group API (JoinGroup/SyncGroup/Heartbeat/LeaveGroup). The member that
 //     is assigned partition 0 of the lease topic leads; the assignment is sticky, so a
 //     standby joining does not move the lease. The fencing token is the generation in
-//     which the term began. Session and rebalance timeouts are the TTL.
+//     which the term began. Session and rebalance timeouts are the TTL, so the brokers'
+//     group.min.session.timeout.ms (Kafka's default 6000) bounds the TTL, and with it the
+//     failover time after a crash, from below. A TTL the brokers refuse
+//     (INVALID_SESSION_TIMEOUT) is an ErrRefused naming BRIDGE_LEASE_TTL and the limit
+//     read from the coordinator (DescribeConfigs); Run logs it as an ERROR at most once a
+//     minute and retries from 1 s, backing off to 30 s.
 package lease

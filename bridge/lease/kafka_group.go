@@ -44,6 +44,8 @@ func (k *Kafka) join(ctx context.Context, termGen int32) (bool, error) {
 		case errors.Is(res.Error, kafka.UnknownMemberId):
 			k.member = ""
 			continue
+		case errors.Is(res.Error, kafka.InvalidSessionTimeout):
+			return false, k.refusedTTL(ctx)
 		case res.Error != nil:
 			return false, fmt.Errorf("join group: %w", res.Error)
 		}

@@ -37,7 +37,8 @@ func saslBackend(t *testing.T, k *kfake.Cluster, mech, password string) *Kafka {
 func TestKafkaSASL(t *testing.T) {
 	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
 		t.Run(mech, func(t *testing.T) {
-			k, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond),
+			// group.min.session.timeout.ms lowered on the brokers, as in startKfake
+			k, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.BrokerConfigs(map[string]string{minSessionConfig: "100"}),
 				kfake.EnableSASL(), kfake.Superuser(strings.ToUpper(mech), "bridge", "s3cret"))
 			if err != nil {
 				t.Fatal(err)

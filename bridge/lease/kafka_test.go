@@ -10,11 +10,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
+// kafkaTTL is the TTL of the tests on startKfake's brokers; TestKafkaFailoverAtBrokerDefaults
+// runs at Kafka's default limit instead.
 const kafkaTTL = time.Second
 
+// startKfake starts one broker that allows session timeouts from 100 ms: it models brokers
+// whose group.min.session.timeout.ms an operator lowered (Kafka's default, 6000, bounds
+// the lease TTL and so the failover time from below; see TestKafkaTTLBelowBrokerMinimum).
 func startKfake(t *testing.T) *kfake.Cluster {
 	t.Helper()
-	k, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	k, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.BrokerConfigs(map[string]string{minSessionConfig: "100"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +60,29 @@ func TestKafkaFailover(t *testing.T) {
 	c50, cmax := percentile(crash)
 	t.Logf("Kafka failover, TTL %v: graceful p50 %dms max %dms; crash p50 %dms max %dms",
 		kafkaTTL, g50.Milliseconds(), gmax.Milliseconds(), c50.Milliseconds(), cmax.Milliseconds())
+}
+
+// TestKafkaFailoverAtBrokerDefaults: kfake at its default group settings
+// (group.min.session.timeout.ms 6000, as Kafka ships) and a 6s TTL: a graceful stop hands
+// the lease over at once, a crash once the broker expires the session (about the TTL).
+func TestKafkaFailoverAtBrokerDefaults(t *testing.T) {
+	k, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Close)
+	const ttl = 6 * time.Second
+	c := newCluster(t, ttl, kafkaBackends(t, k, ""))
+	c.start()
+	c.leader(20 * time.Second)
+	c.start()
+	graceful, crash := failoverRounds(t, c, 1)
+	c.checkTerms(20 * time.Millisecond)
+	if crash[0] < ttl*4/5 || crash[0] > 2*ttl+5*time.Second {
+		t.Errorf("crash failover took %v, want about the session timeout %v", crash[0], ttl)
+	}
+	t.Logf("Kafka failover at broker defaults, TTL %v: graceful %dms, crash %dms", ttl,
+		graceful[0].Milliseconds(), crash[0].Milliseconds())
 }
 
 // TestKafkaStickyOnJoin: standbys joining and leaving rebalance the group, but the

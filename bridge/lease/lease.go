@@ -130,17 +130,17 @@ func (l *Lease) Run(ctx context.Context, onLeading func(leaderCtx context.Contex
 	if d, ok := l.b.(interface{ Degraded() string }); ok && d.Degraded() != "" {
 		l.log.Warn("lease degraded", "reason", d.Degraded())
 	}
-	retry := l.cfg.TTL / 10
+	c := &campaign{l: l}
 	for ctx.Err() == nil {
 		t, err := l.b.Acquire(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			l.log.Warn("lease campaign failed; retrying", "error", err, "retry_in", retry)
-			sleep(ctx, retry)
+			c.failed(ctx, err)
 			continue
 		}
+		c.acquired()
 		l.lead(ctx, t, onLeading)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 // additions for operators.
 type Status struct {
 	Instance     string `json:"instance"`
+	Deployment   string `json:"deployment"`
 	Leader       bool   `json:"leader"`
 	Subscribed   bool   `json:"subscribed"`
 	OrgUUID      string `json:"orgUuid"`

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
 
 type metrics struct {
@@ -51,6 +53,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rhombus_bridge_publish_latency_seconds",
 			Help:    "From taking an event in to its acknowledgement by every sink.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}),
+	}
+	for _, via := range []event.Via{event.ViaWebSocket, event.ViaWebhook, event.ViaBackfill, event.ViaBridge} {
+		m.received.WithLabelValues(string(via)) // every path at 0 from the start
+		m.published.WithLabelValues(string(via))
 	}
 	if reg == nil {
 		return m, nil

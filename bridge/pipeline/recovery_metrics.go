@@ -15,19 +15,23 @@ type RecoveryMetrics struct {
 	watermark prometheus.Gauge
 }
 
-// NewRecoveryMetrics creates and registers (reg may be nil) the recovery metrics.
-func NewRecoveryMetrics(reg prometheus.Registerer) (*RecoveryMetrics, error) {
+// NewRecoveryMetrics creates and registers (reg may be nil) the recovery metrics; the gap
+// counter starts at 0 for each of causes, so that increase() sees the first gap of each.
+func NewRecoveryMetrics(reg prometheus.Registerer, causes ...string) (*RecoveryMetrics, error) {
 	m := &RecoveryMetrics{
 		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_gaps_total",
-			Help: "Gaps opened in the live feed, by cause (startup, failover, disconnect, overflow)."}, []string{"cause"}),
+			Help: "Gaps opened in the live feed, by cause (startup, failover, overflow, or how the connection ended)."}, []string{"cause"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_gap_open",
 			Help: "1 while a gap is open (not yet backfilled)."}),
 		recov: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_backfilled_total",
 			Help: "Policy alerts published by REST backfill that this process had not delivered."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_backfill_failures_total",
 			Help: "Backfill attempts that failed (retried with backoff)."}),
-		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_watermark_ms",
-			Help: "Newest event time (Unix ms) below which every live event was acknowledged."}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_watermark_timestamp_seconds",
+			Help: "Newest event time (Unix seconds) below which every live event was acknowledged."}),
+	}
+	for _, c := range causes {
+		m.gaps.WithLabelValues(c)
 	}
 	if reg == nil {
 		return m, nil
@@ -66,6 +70,6 @@ func (m *RecoveryMetrics) failed() {
 
 func (m *RecoveryMetrics) setWatermark(ms int64) {
 	if m != nil {
-		m.watermark.Set(float64(ms))
+		m.watermark.Set(float64(ms) / 1000)
 	}
 }

@@ -23,12 +23,13 @@ const (
 	CauseDial      Cause = "dial_failed"       // no connection (DNS, TCP, TLS, timeout)
 	CauseConnect   Cause = "connect_failed"    // the STOMP CONNECT did not succeed
 	CauseTooLarge  Cause = "frame_too_large"   // a message or frame over the read limit
+	CauseInvalid   Cause = "frame_invalid"     // a frame that is not STOMP (unknown command, bad header)
 	CauseShutdown  Cause = "shutdown"          // we ended it (context done)
 )
 
 // knownCauses are every Cause, for the metric's labels.
 var knownCauses = []Cause{CauseAbrupt, CauseClose, CauseStompErr, CauseHeartbeat, CauseRefused, CauseDial,
-	CauseConnect, CauseTooLarge, CauseShutdown}
+	CauseConnect, CauseTooLarge, CauseInvalid, CauseShutdown}
 
 // DisconnectError is why one connection ended; Err is the underlying error.
 type DisconnectError struct {
@@ -82,6 +83,8 @@ func classifyRead(err error, livenessOn bool) *DisconnectError {
 	switch {
 	case errors.Is(err, ErrFrameTooLarge) || errors.Is(err, websocket.ErrReadLimit):
 		return &DisconnectError{Cause: CauseTooLarge, Err: err}
+	case errors.Is(err, ErrFrameInvalid):
+		return &DisconnectError{Cause: CauseInvalid, Err: err}
 	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
 		// 1006 is gorilla's name for an EOF without a close frame: abrupt.
 		return &DisconnectError{Cause: CauseClose, Err: err}

@@ -106,6 +106,9 @@ func TestRefusedHandshakesThenRecover(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	sub, rec, _, _ := runFeed(t, s, nil)
 	waitSimSubs(t, s, 1)
+	// The subscription counts as accepted on the server's RECEIPT, which may trail the
+	// simulator's registration: drop it only once the feed saw it accepted.
+	rec.waitFor(t, 10*time.Second, "accepted", func(r *recorder) bool { return len(r.subs) >= 1 })
 	s.RefuseHandshakes(503, 2)
 	hs := len(s.HandshakeTimes())
 	s.DropConnections()

@@ -56,7 +56,7 @@ func NewWSConn(ws *websocket.Conn, readLimit int64, writeTimeout time.Duration) 
 	if writeTimeout <= 0 {
 		writeTimeout = 10 * time.Second
 	}
-	c := &WSConn{ws: ws, writeTimeout: writeTimeout, done: make(chan struct{}), guard: frameGuard{max: readLimit}}
+	c := &WSConn{ws: ws, writeTimeout: writeTimeout, done: make(chan struct{}), guard: newFrameGuard(readLimit)}
 	ws.SetReadLimit(messageLimitFactor * readLimit)
 	now := time.Now().UnixNano()
 	c.lastAlive.Store(now)

@@ -26,6 +26,7 @@ func runCheck(stdout io.Writer) error {
 		}
 	}
 	_, err = fmt.Fprint(stdout, "configuration OK\n")
+	checkKafkaLease(context.Background(), cfg, stdout)
 	return err
 }
 

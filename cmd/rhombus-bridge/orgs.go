@@ -67,7 +67,8 @@ func readShard(ctx context.Context, cfg config.Config, uuids []string) (shard.Sn
 	if err != nil {
 		return shard.Snapshot{}, fmt.Errorf("orgs: presence bucket %s: %w", shard.PresenceBucket, err)
 	}
-	return shard.Read(ctx, lease, presence, shard.PresenceKey(cfg.Bridge.Deployment), uuids, app.OrgLeaseKey)
+	dep := cfg.Bridge.Deployment
+	return shard.Read(ctx, lease, presence, shard.PresenceKey(dep), uuids, func(org string) string { return app.OrgLeaseKey(dep, org) })
 }
 
 // printShard prints one line per org, then the replicas with their counts.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
@@ -103,6 +104,7 @@ func bridgeMetrics(t *testing.T) exportedSet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lint(t, "after traffic", promlint.NewWithMetricFamilies(mfs))
 	for _, mf := range mfs {
 		if f := out[mf.GetName()]; f != nil {
 			f.typ, f.seen = mf.GetType(), true

@@ -14,7 +14,7 @@ func TestPromQLChecker(t *testing.T) {
 		`max by (job) (rhombus_bridge_ws_subscribed) < 1`,
 		`histogram_quantile(0.99, sum by (le) (rate(rhombus_bridge_publish_latency_seconds_bucket{job=~"$job"}[$__rate_interval])))`,
 		`sum(rate(rhombus_bridge_rest_requests_total{code="429", path!~"a,b"}[5m])) > 0.1`,
-		`time() * 1000 - rhombus_bridge_watermark_ms`,
+		`time() - rhombus_bridge_watermark_timestamp_seconds`,
 		`label_values(rhombus_bridge_ws_subscribed{job=~"$job"}, instance)`,
 		`max_over_time(rhombus_bridge_gap_open[1h:1m])`,
 	}
@@ -83,7 +83,7 @@ func TestDashboardCoversTheMetrics(t *testing.T) {
 		"rhombus_bridge_pipeline_queue_depth", "rhombus_bridge_spool_bytes", "rhombus_bridge_spool_events",
 		"rhombus_bridge_ws_reconnects_total", "sum by (cause) (increase(rhombus_bridge_ws_disconnects_total",
 		"rhombus_bridge_gaps_total", "rhombus_bridge_backfilled_total",
-		"time() * 1000 - rhombus_bridge_watermark_ms", "rhombus_bridge_lease_leader",
+		"time() - rhombus_bridge_watermark_timestamp_seconds", "rhombus_bridge_lease_leader",
 		"rhombus_bridge_lease_revision", "rhombus_bridge_lease_transitions_total",
 		"sum by (code) (rate(rhombus_bridge_webhook_requests_total", "rhombus_bridge_rest_requests_total",
 	} {

@@ -53,7 +53,11 @@ func run(args []string, log io.Writer) error {
 			return ctx.Err()
 		}
 	}
-	rep := Report{Runs: runs, Machine: machine(ctx, root), Quick: *quick, ImgDir: *img, OutPath: *out}
+	bb := BlackBox{Skipped: "left out by -only"}
+	if onlyRe.MatchString("./internal/blackbox") {
+		bb = runBlackBox(ctx, root, *quick, log)
+	}
+	rep := Report{Runs: runs, Machine: machine(ctx, root), Quick: *quick, ImgDir: *img, OutPath: *out, BlackBox: bb}
 	if err := os.MkdirAll(filepath.Join(root, *img), 0o755); err != nil {
 		return err
 	}

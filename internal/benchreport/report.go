@@ -13,6 +13,7 @@ type Report struct {
 	Machine         Machine
 	Quick           bool
 	ImgDir, OutPath string // relative to the module root
+	BlackBox        BlackBox
 }
 
 // Write draws the plots under root and returns the Markdown.
@@ -20,6 +21,9 @@ func (rp Report) Write(root string) ([]byte, error) {
 	f := figures{runs: rp.Runs}
 	var b bytes.Buffer
 	rp.header(&b)
+	if err := rp.blackboxSection(&b, root); err != nil {
+		return nil, err
+	}
 	sections := []func(*bytes.Buffer, figures, string) error{
 		rp.throughputSection, rp.latencySection, rp.reconnectSection, rp.failoverSection,
 	}

@@ -44,7 +44,7 @@ func runSpec(ctx context.Context, root string, s Spec, quick bool, log io.Writer
 	}
 	args := []string{"test", "-run", "^$", "-bench", s.Pattern, "-benchtime", benchtime,
 		"-count", strconv.Itoa(max(count, 1)), "-timeout", s.Timeout.String(), s.Pkg}
-	r.Cmd = "go " + strings.Join(args, " ")
+	r.Cmd = "go " + shellJoin(args)
 	fmt.Fprintf(log, "\n$ %s\n", r.Cmd)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
@@ -83,4 +83,17 @@ func lastLine(out string, err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// shellJoin joins args as a POSIX shell would read them back: an argument with anything
+// but letters, digits and ./_=:,+- in it is single-quoted (a pattern "A|B" is not a pipe).
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "" || strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./_=:,+-") != "" {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }

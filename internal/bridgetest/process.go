@@ -1,10 +1,11 @@
 package bridgetest
 
 import (
-	"net"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/rhombus-bridge/rhombus-bridge/internal/freeport"
 )
 
 // ProcessEnv is the environment for a rhombus-bridge child process: this machine's,
@@ -33,13 +34,9 @@ func bridgeVar(name string) bool {
 	return name == "HTTP_ADDR"
 }
 
-// FreeAddr is a loopback address with a port free at the time of asking.
+// FreeAddr is a loopback address with a port free at the time of asking, outside the
+// kernel's ephemeral range (see package freeport).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeport.Addr(t)
 }

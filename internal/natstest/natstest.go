@@ -5,11 +5,12 @@ package natstest
 
 import (
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/rhombus-bridge/rhombus-bridge/internal/freeport"
 )
 
 // Server is an embedded JetStream server owned by one test.
@@ -73,11 +74,6 @@ func (s *Server) start() (*server.Server, error) {
 	return srv, nil
 }
 
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort is outside the kernel's ephemeral range, so a restart on the same port
+// (outage tests) does not find it taken by some client connection.
+func freePort(t testing.TB) int { return freeport.Port(t) }

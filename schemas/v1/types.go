@@ -20,14 +20,6 @@ const (
 // SchemaBase is the URI prefix of dataschema; the file name follows it.
 const SchemaBase = "https://github.com/rhombus-bridge/rhombus-bridge/blob/main/schemas/v1/"
 
-// Via values name the path an event took into the bridge.
-const (
-	ViaWebSocket = "websocket"
-	ViaWebhook   = "webhook"
-	ViaBackfill  = "backfill"
-	ViaBridge    = "bridge" // events the bridge itself emits (gap records)
-)
-
 // CloudEvent is the structured CloudEvents 1.0 envelope of every message.
 type CloudEvent[D any] struct {
 	SpecVersion     string `json:"specversion"`
@@ -41,7 +33,7 @@ type CloudEvent[D any] struct {
 	RhombusOrg      string `json:"rhombusorg"`
 	RhombusEntity   string `json:"rhombusentity"`
 	RhombusChange   string `json:"rhombuschange"`
-	RhombusVia      string `json:"rhombusvia"`
+	RhombusVia      string `json:"rhombusvia"` // websocket, webhook, backfill or bridge (event.Via)
 	PartitionKey    string `json:"partitionkey"`
 	Data            D      `json:"data"`
 }

@@ -45,6 +45,14 @@ type Config struct {
 	DedupMaxIDs    int           // [100000] ids remembered
 	DedupMaxAge    time.Duration // [10m] how long an id is remembered
 	VerifyMaxBytes int64         // [16 MiB] bytes read back to check an ambiguous write
+	// Preload bounds: records read and time spent reading the ids already on the topic.
+	PreloadMaxRecords int           // [DedupMaxIDs]
+	PreloadTimeout    time.Duration // [5s]
+
+	// SendGuard, when set, is asked before every write on the writer's connections; an
+	// error breaks the connection (what was not written is not stored; the attempt counts
+	// as ambiguous) and Publish returns that error without retrying.
+	SendGuard func() error
 
 	Name       string // [kafka] sink name in logs and metrics
 	Logger     *slog.Logger
@@ -75,6 +83,8 @@ func (c *Config) defaults() {
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.MetadataTTL, 2*time.Second)
 	def(&c.DedupMaxAge, 10*time.Minute)
+	defInt(&c.PreloadMaxRecords, c.DedupMaxIDs)
+	def(&c.PreloadTimeout, 5*time.Second)
 	if c.BatchBytes == 0 {
 		c.BatchBytes = 1 << 20
 	}
@@ -107,7 +117,7 @@ func (c *Config) validate() error {
 	if c.SASLMechanism != "" && c.Username == "" {
 		errs = append(errs, errors.New("a username is required with SASL (KAFKA_USERNAME)"))
 	}
-	if c.BatchSize < 0 || c.BatchBytes < 0 || c.MaxInFlight < 0 || c.DedupMaxIDs < 0 || c.Partitions < 0 || c.Replication < 0 {
+	if c.BatchSize < 0 || c.BatchBytes < 0 || c.MaxInFlight < 0 || c.DedupMaxIDs < 0 || c.PreloadMaxRecords < 0 || c.Partitions < 0 || c.Replication < 0 {
 		errs = append(errs, errors.New("sizes and counts must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {

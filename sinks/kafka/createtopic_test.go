@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,30 @@ func TestCreateTopicImpossibleFailsNew(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), topic) || !strings.Contains(strings.ToLower(err.Error()), "replication") {
 		t.Fatalf("want an error naming the topic and the replication factor, got %v", err)
+	}
+}
+
+// TestMissingTopicNamesTheFix: without KAFKA_CREATE_TOPIC and without the topic, Ping's
+// error names the topic and both settings, and still reads as UnknownTopicOrPartition.
+func TestMissingTopicNamesTheFix(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := createTopicConfig(kc.ListenAddrs(), 1, 1)
+	cfg.CreateTopic = false
+	s, err := kafka.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	err = s.Ping(ctx)
+	var mt *kafka.MissingTopicError
+	if !errors.As(err, &mt) || !errors.Is(err, kafkago.UnknownTopicOrPartition) ||
+		err.Error() != `kafka: topic "rhombus.events.v1" does not exist: create it or set KAFKA_CREATE_TOPIC=true (KAFKA_TOPIC)` {
+		t.Fatalf("ping: %v", err)
 	}
 }

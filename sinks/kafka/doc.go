@@ -28,9 +28,23 @@
 //     make the outcome unknowable); it is bounded by WriteTimeout and by MaxInFlight
 //     attempts at once. Publish itself returns when its ctx ends.
 //
-// Duplicates that remain possible: across processes (two bridges, or a restart, each
-// with its own window: the lease and the pipeline's own dedup are the guard there);
-// after an id left the window; when a read-back would exceed VerifyMaxBytes; when a
+// # Across processes
+//
+// Another process (the previous leader, this replica before a restart) may have written
+// an event this one is about to write again (a backfill, a spool replay). Preload reads
+// the ce_id of every record on the topic since a given time (ListOffsets by time per
+// partition, read up to the high watermarks as they were when it started) into the
+// window; Publish waits until it is done. It is bounded by PreloadMaxRecords (the newest
+// records of each partition are kept) and PreloadTimeout.
+//
+// SendGuard, when set, is asked before every write on the writer's connections; the
+// bridge refuses them while its lease term has ended, so a thawed leader's request that
+// waited in the writer is not sent (until the replica has handed over).
+//
+// Duplicates that remain possible: a write of another process that reaches the broker
+// after a Preload read its partition (a frozen leader's request that goes out after it
+// handed over on SIGCONT); beyond the
+// Preload bounds; after an id left the window; when a read-back would exceed VerifyMaxBytes; when a
 // produce request reaches the broker after the read-back (a request delayed in the
 // network longer than WriteTimeout); and with broker-side LogAppendTime more than 30s
 // behind the bridge's clock. Consumers that need exactly-once should still de-duplicate

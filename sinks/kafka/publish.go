@@ -23,6 +23,9 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 	defer s.wg.Done()
 	end := s.m.Begin()
 	defer func() { end(err) }()
+	if err := s.hold.wait(ctx); err != nil {
+		return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
+	}
 	var last error
 	for n := 0; ; {
 		acked, wait, e, a := s.win.claim(ev.ID, time.Now())
@@ -54,7 +57,7 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 		if a.err == nil {
 			return nil
 		}
-		last = a.err
+		last = s.topicError(a.err)
 		if rejected(last) {
 			return fmt.Errorf("kafka: publish %s: %w: %w", ev.ID, sinks.ErrRejected, last)
 		}
@@ -153,5 +156,5 @@ func permanent(err error) bool {
 	var tooLarge kafkago.MessageTooLargeError
 	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
 		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.TopicAuthorizationFailed) ||
-		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed)
+		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed) || errors.Is(err, errNotSent)
 }

@@ -31,14 +31,17 @@ const (
 
 // Sink writes events to one Kafka topic. It is safe for concurrent use.
 type Sink struct {
-	cfg       Config
-	w         *kafkago.Writer
-	client    *kafkago.Client
-	transport *kafkago.Transport
-	win       *window
-	sem       chan struct{}
-	m         *sinks.SinkMetrics
-	log       *slog.Logger
+	cfg        Config
+	w          *kafkago.Writer
+	client     *kafkago.Client
+	transport  *kafkago.Transport
+	wtransport *kafkago.Transport // the writer's (t itself unless SendGuard is set)
+	win        *window
+	hold       hold // Publish waits while ids already on the topic are read (Preload)
+	topic      topicState
+	sem        chan struct{}
+	m          *sinks.SinkMetrics
+	log        *slog.Logger
 
 	mu     sync.RWMutex
 	closed bool
@@ -59,11 +62,18 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	addr := kafkago.TCP(cfg.Brokers...)
+	wt := t // the writer's transport: its own connections when they are guarded
+	if cfg.SendGuard != nil {
+		if wt, err = cfg.transport(); err != nil {
+			return nil, err
+		}
+		wt.Dial = guardedDial(cfg.DialTimeout, cfg.SendGuard)
+	}
 	s := &Sink{
-		cfg: cfg, transport: t,
+		cfg: cfg, transport: t, wtransport: wt,
 		client: &kafkago.Client{Addr: addr, Transport: t, Timeout: cfg.WriteTimeout},
 		w: &kafkago.Writer{
-			Addr: addr, Topic: cfg.Topic, Transport: t,
+			Addr: addr, Topic: cfg.Topic, Transport: wt,
 			Balancer:     &kafkago.Murmur2Balancer{},
 			RequiredAcks: kafkago.RequireAll,
 			MaxAttempts:  1, // retries are ours: an ambiguous failure is read back first
@@ -80,6 +90,8 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 			t.CloseIdleConnections()
 			return nil, err
 		}
+	} else if s.enter() {
+		go s.checkTopic(context.WithoutCancel(ctx))
 	}
 	return s, nil
 }
@@ -131,12 +143,13 @@ func (s *Sink) partitions(ctx context.Context) (int, error) {
 	for _, t := range md.Topics {
 		if t.Name == s.cfg.Topic {
 			if t.Error != nil {
-				return 0, fmt.Errorf("kafka: topic %s: %w", s.cfg.Topic, t.Error)
+				return 0, fmt.Errorf("kafka: %w", s.topicError(fmt.Errorf("topic %s: %w", s.cfg.Topic, t.Error)))
 			}
+			s.found()
 			return len(t.Partitions), nil
 		}
 	}
-	return 0, fmt.Errorf("kafka: topic %s: %w", s.cfg.Topic, kafkago.UnknownTopicOrPartition)
+	return 0, fmt.Errorf("kafka: %w", s.topicError(fmt.Errorf("topic %s: %w", s.cfg.Topic, kafkago.UnknownTopicOrPartition)))
 }
 
 // Close stops accepting events, waits (bounded by ctx) for writes under way and closes
@@ -154,6 +167,7 @@ func (s *Sink) Close(ctx context.Context) error {
 		s.wg.Wait()
 		err := s.w.Close()
 		s.transport.CloseIdleConnections()
+		s.wtransport.CloseIdleConnections()
 		done <- err
 	}()
 	select {

@@ -112,6 +112,25 @@ func (w *window) evict(now time.Time) {
 	}
 }
 
+// remember records ids as stored (written by another process); it leaves alone ids it
+// knows already and returns how many it added.
+func (w *window) remember(ids []string, now time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if id == "" || w.m[id] != nil {
+			continue
+		}
+		e := &entry{id: id, state: stAcked, t0: now, at: now}
+		e.elem = w.order.PushBack(e)
+		w.m[id] = e
+		n++
+	}
+	w.evict(now)
+	return n
+}
+
 // size is the number of ids remembered.
 func (w *window) size() int {
 	w.mu.Lock()

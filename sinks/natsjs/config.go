@@ -20,8 +20,15 @@ type Config struct {
 	SubjectPrefix   string        // first subject token, default rhombus
 	DuplicateWindow time.Duration // stream duplicate window, default 10m
 	Replicas        int           // stream replicas, default 1
-	MaxInFlight     int           // publishes awaiting an ack at once, default 1024
-	AckTimeout      time.Duration // wait for one PubAck before retrying, default 5s
+	// MaxAge and MaxBytes bound the stream when the sink creates it (0: no limit). An
+	// existing stream gets them only with ApplyMaxAge / ApplyMaxBytes (the operator set
+	// them explicitly), so a limit edited on the server survives a restart.
+	MaxAge        time.Duration
+	MaxBytes      int64 // -1 or 0: unlimited
+	ApplyMaxAge   bool
+	ApplyMaxBytes bool
+	MaxInFlight   int           // publishes awaiting an ack at once, default 1024
+	AckTimeout    time.Duration // wait for one PubAck before retrying, default 5s
 
 	Name       string // sink name in logs and metrics, default "nats"
 	Logger     *slog.Logger
@@ -40,6 +47,9 @@ func (c *Config) defaults() {
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = -1
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 1024
@@ -60,8 +70,11 @@ func (c *Config) validate() error {
 	if c.Conn == nil && c.URL == "" {
 		errs = append(errs, errors.New("URL or Conn is required"))
 	}
-	if c.DuplicateWindow < 0 || c.AckTimeout < 0 || c.MaxInFlight < 0 {
-		errs = append(errs, errors.New("DuplicateWindow, AckTimeout and MaxInFlight must not be negative"))
+	if c.DuplicateWindow < 0 || c.AckTimeout < 0 || c.MaxInFlight < 0 || c.MaxAge < 0 {
+		errs = append(errs, errors.New("DuplicateWindow, AckTimeout, MaxInFlight and MaxAge must not be negative"))
+	}
+	if c.MaxAge > 0 && c.DuplicateWindow > c.MaxAge {
+		errs = append(errs, fmt.Errorf("the duplicate window %v must not exceed the stream's MaxAge %v", c.DuplicateWindow, c.MaxAge))
 	}
 	if c.Replicas < 0 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas must be 1..5, got %d", c.Replicas))

@@ -2,7 +2,6 @@ package natsjs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -89,49 +88,6 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	}
 	s.js = js
 	return s, nil
-}
-
-// ensureStream creates the stream, or updates an existing one so that it captures the
-// prefix and has the duplicate window, keeping its other settings.
-func (s *Sink) ensureStream(ctx context.Context, js jetstream.JetStream) error {
-	subject := s.cfg.SubjectPrefix + ".v1.>"
-	st, err := js.Stream(ctx, s.cfg.Stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: s.cfg.Stream, Subjects: []string{subject}, Storage: jetstream.FileStorage,
-			Duplicates: s.cfg.DuplicateWindow, Replicas: s.cfg.Replicas,
-			Description: "Rhombus change events as CloudEvents (rhombus-bridge)",
-		})
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("natsjs: create stream %s: %w", s.cfg.Stream, err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("natsjs: look up stream %s: %w", s.cfg.Stream, err)
-	}
-	sc := st.CachedInfo().Config
-	changed := sc.Duplicates != s.cfg.DuplicateWindow
-	sc.Duplicates = s.cfg.DuplicateWindow
-	if !contains(sc.Subjects, subject) {
-		sc.Subjects, changed = append(sc.Subjects, subject), true
-	}
-	if !changed {
-		return nil
-	}
-	if _, err := js.UpdateStream(ctx, sc); err != nil {
-		return fmt.Errorf("natsjs: update stream %s: %w", s.cfg.Stream, err)
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Name is the sink's name ("nats" unless configured).

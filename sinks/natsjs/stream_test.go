@@ -3,6 +3,7 @@ package natsjs_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,69 @@ func TestExistingStreamWindowOnlyUpdated(t *testing.T) {
 	sc = streamConfig(ctx, t, js, "W")
 	if sc.Duplicates != 5*time.Minute || sc.MaxAge != time.Hour || len(sc.Subjects) != 1 {
 		t.Fatalf("after a second start: duplicates %v MaxAge %v subjects %q", sc.Duplicates, sc.MaxAge, sc.Subjects)
+	}
+}
+
+// A new stream gets the configured MaxAge and MaxBytes; without them (a library user's
+// zero Config) it is unlimited, as JetStream's own default.
+func TestNewStreamGetsLimits(t *testing.T) {
+	srv := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	js := jsClient(t, srv.URL())
+	newStreamSink(ctx, t, natsjs.Config{URL: srv.URL(), Stream: "LIM", MaxAge: 168 * time.Hour, MaxBytes: 1 << 30})
+	sc := streamConfig(ctx, t, js, "LIM")
+	if sc.MaxAge != 168*time.Hour || sc.MaxBytes != 1<<30 || sc.Discard != jetstream.DiscardOld {
+		t.Errorf("new stream: MaxAge %v MaxBytes %d Discard %v, want 168h 1 GiB old", sc.MaxAge, sc.MaxBytes, sc.Discard)
+	}
+	newStreamSink(ctx, t, natsjs.Config{URL: srv.URL(), Stream: "NOLIM", SubjectPrefix: "other"})
+	if sc := streamConfig(ctx, t, js, "NOLIM"); sc.MaxAge != 0 || sc.MaxBytes != -1 {
+		t.Errorf("no limits configured: MaxAge %v MaxBytes %d, want 0 -1", sc.MaxAge, sc.MaxBytes)
+	}
+}
+
+// An operator's `nats stream edit` of the limits survives a restart of the bridge while
+// the limits are not set explicitly; set explicitly, they are applied to the stream.
+func TestStreamLimitsEditSurvivesRestart(t *testing.T) {
+	srv := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	js := jsClient(t, srv.URL())
+	defaults := natsjs.Config{URL: srv.URL(), Stream: "EDIT", MaxAge: 168 * time.Hour, MaxBytes: -1}
+	s := newStreamSink(ctx, t, defaults)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := streamConfig(ctx, t, js, "EDIT") // the operator's edit
+	sc.MaxAge, sc.MaxBytes = 36*time.Hour, 256<<20
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	newStreamSink(ctx, t, defaults) // a restart with the variables unset
+	if sc := streamConfig(ctx, t, js, "EDIT"); sc.MaxAge != 36*time.Hour || sc.MaxBytes != 256<<20 {
+		t.Fatalf("after a restart with the defaults: MaxAge %v MaxBytes %d, want the edit's 36h 256 MiB", sc.MaxAge, sc.MaxBytes)
+	}
+	ageOnly := defaults
+	ageOnly.MaxAge, ageOnly.ApplyMaxAge = 72*time.Hour, true
+	newStreamSink(ctx, t, ageOnly)
+	if sc := streamConfig(ctx, t, js, "EDIT"); sc.MaxAge != 72*time.Hour || sc.MaxBytes != 256<<20 {
+		t.Fatalf("explicit MaxAge only: MaxAge %v MaxBytes %d, want 72h 256 MiB", sc.MaxAge, sc.MaxBytes)
+	}
+	both := ageOnly
+	both.MaxBytes, both.ApplyMaxBytes = -1, true
+	newStreamSink(ctx, t, both)
+	if sc := streamConfig(ctx, t, js, "EDIT"); sc.MaxAge != 72*time.Hour || sc.MaxBytes != -1 {
+		t.Fatalf("explicit MaxAge and MaxBytes: MaxAge %v MaxBytes %d, want 72h -1", sc.MaxAge, sc.MaxBytes)
+	}
+}
+
+// A duplicate window longer than MaxAge is refused before the server sees it: messages
+// would leave the stream while their ids still had to deduplicate.
+func TestDuplicateWindowBeyondMaxAgeRefused(t *testing.T) {
+	srv := natstest.Start(t)
+	_, err := natsjs.New(context.Background(), natsjs.Config{URL: srv.URL(), Stream: "BAD",
+		DuplicateWindow: 2 * time.Hour, MaxAge: time.Hour})
+	if err == nil || !strings.Contains(err.Error(), "MaxAge") {
+		t.Fatalf("want an error naming MaxAge, got %v", err)
 	}
 }

@@ -60,8 +60,10 @@ func newCluster(t testing.TB, lease string) *cluster {
 	c.sim = s
 	t.Cleanup(func() { _ = s.Close() })
 	if lease == "kafka" {
+		// The 2s TTL of these scenarios needs brokers whose group.min.session.timeout.ms
+		// was lowered (Kafka's default, 6000, is what TestKafkaOnlyNoRepeatedIDs runs at).
 		k, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, leaseTopic),
-			kfake.GroupMinSessionTimeout(100*time.Millisecond))
+			kfake.BrokerConfigs(map[string]string{"group.min.session.timeout.ms": "100"}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,8 +23,8 @@ type roundResult struct {
 // TestMeasureReconnect measures, per fault kind, the time from the fault to the next
 // SUBSCRIBE the simulator accepts (p50, max), the half-open detection time, and the
 // alerts recovered by backfill per round, over NOGAPS_ROUNDS rounds (20). Each round
-// starts from a healthy subscription (older than HealthyAfter, 5 s), so the reconnect
-// measured is the immediate first one. The kinds run in parallel, each with its own
+// starts from a settled subscription (accepted a second before), so the reconnect
+// measured follows an accepted subscription. The kinds run in parallel, each with its own
 // simulator, JetStream and bridge, the generator at 100 events/s each. It is a
 // measurement, not a test of speed: it asserts nothing about the figures. Run with
 //
@@ -69,7 +69,7 @@ func measureKind(t testing.TB, k faultKind, rounds int) []roundResult {
 	generate(t, s, 100)
 	out := make([]roundResult, 0, rounds)
 	for range rounds {
-		waitHealthy(t, s)
+		waitSettled(t, s)
 		before, subs := b.status(t), subscribes(s)
 		at := time.Now()
 		k.inject(s)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -24,20 +23,18 @@ import (
 
 const topic = "rhombus.events.v1"
 
-// defaultDSN is the PostgreSQL every developer machine and CI run has.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// database connects to EXAMPLES_PG_DSN (default defaultDSN) and returns a pool and a fresh
-// schema-qualified table name; the schema is dropped at cleanup. EXAMPLES_PG_DSN=skip
-// skips the test; an unreachable database FAILS it (CI has one).
+// database connects to the test database (see testDSN) and returns a pool and a fresh
+// schema-qualified table name; the schema is dropped at cleanup. Without PostgreSQL tools
+// the test skips (EXAMPLES_PG_DSN names a database; EXAMPLES_PG_DSN=skip skips); a
+// database that is there but does not answer fails it.
 func database(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	dsn := os.Getenv("EXAMPLES_PG_DSN")
-	if dsn == "skip" {
-		t.Skip("EXAMPLES_PG_DSN=skip")
+	dsn, skip, err := testDSN()
+	if skip != "" {
+		t.Skip(skip)
 	}
-	if dsn == "" {
-		dsn = defaultDSN
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

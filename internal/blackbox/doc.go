@@ -1,0 +1,15 @@
+//go:build linux
+
+// Command blackbox is the out-of-process benchmark: the built rhombus-bridge binary as its
+// own process, fed over a real WebSocket by a separate feeder process (cmd/feeder, the
+// simulator), publishing to nats-server as a separate process, measured side by side in
+// one run with a raw PublishMsgAsync baseline and a reference relay (cmd/relay: go-stomp,
+// one subscription, PublishMsgAsync with a Nats-Msg-Id, no parsing). CPU is the
+// process's own utime+stime from /proc/PID/stat; RSS is its VmHWM.
+//
+//	go run ./internal/blackbox [-burst 100000] [-steady 30s] [-rate 500] [-latency-rate 1000]
+//
+// It prints a markdown table (docs/benchmarks.md leads with one) and, with -json FILE,
+// writes the figures for internal/benchreport. It is a main package, so `go test ./...`
+// never runs it; it needs Linux (/proc) and uses only 127.0.0.1.
+package main

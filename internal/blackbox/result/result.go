@@ -1,0 +1,69 @@
+// Package result holds the black-box benchmark's figures (internal/blackbox measures
+// them, internal/benchreport reports them) and their markdown table.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Figures are one process's measurements.
+type Figures struct {
+	SteadyCPUus  float64 `json:"steady_cpu_us_per_event"` // utime+stime over the steady window ÷ events stored
+	SteadyRSSMiB float64 `json:"steady_rss_mib"`          // VmHWM after the steady window
+	LatencyP50ms float64 `json:"latency_p50_ms"`          // feeder send → JetStream consumer
+	LatencyP99ms float64 `json:"latency_p99_ms"`
+	BurstPerSec  float64 `json:"burst_events_per_s"`     // burst events ÷ (burst sent → last one stored)
+	BurstCPUus   float64 `json:"burst_cpu_us_per_event"` // utime+stime over the burst ÷ events stored
+	PeakRSSMiB   float64 `json:"peak_rss_mib"`           // VmHWM after the burst
+}
+
+// Results are one run's figures and the sizes it ran with.
+type Results struct {
+	Burst       int           `json:"burst"`
+	Rate        int           `json:"rate"`
+	Steady      time.Duration `json:"steady_ns"`
+	LatencyRate int           `json:"latency_rate"`
+	RawPerSec   float64       `json:"raw_msgs_per_s"` // raw PublishMsgAsync of Burst messages of BodyBytes
+	BodyBytes   int           `json:"body_bytes"`
+	Bridge      Figures       `json:"bridge"`
+	Relay       Figures       `json:"relay"`
+}
+
+// Table writes r as a markdown table: bridge, reference relay, raw baseline.
+func (r *Results) Table(w io.Writer) {
+	b, rl := r.Bridge, r.Relay
+	fmt.Fprintf(w, "| figure | bridge | reference relay | raw PublishMsgAsync |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| burst of %d: events/s stored | %.0f | %.0f | %.0f msg/s (%d B) |\n", r.Burst, b.BurstPerSec, rl.BurstPerSec, r.RawPerSec, r.BodyBytes)
+	fmt.Fprintf(w, "| burst: ratio to raw | %.2f | %.2f | 1 |\n", b.BurstPerSec/r.RawPerSec, rl.BurstPerSec/r.RawPerSec)
+	fmt.Fprintf(w, "| burst: CPU µs per event | %.1f | %.1f | |\n", b.BurstCPUus, rl.BurstCPUus)
+	fmt.Fprintf(w, "| peak RSS (VmHWM), MiB | %.1f | %.1f | |\n", b.PeakRSSMiB, rl.PeakRSSMiB)
+	fmt.Fprintf(w, "| latency p50 / p99 at %d ev/s, ms | %.2f / %.2f | %.2f / %.2f | |\n", r.LatencyRate, b.LatencyP50ms, b.LatencyP99ms, rl.LatencyP50ms, rl.LatencyP99ms)
+	fmt.Fprintf(w, "| steady %d ev/s for %s: CPU µs per event | %.1f (%.2f× relay) | %.1f | |\n", r.Rate, r.Steady, b.SteadyCPUus, b.SteadyCPUus/rl.SteadyCPUus, rl.SteadyCPUus)
+	fmt.Fprintf(w, "| steady: RSS (VmHWM so far), MiB | %.1f (%.2f× relay) | %.1f | |\n", b.SteadyRSSMiB, b.SteadyRSSMiB/rl.SteadyRSSMiB, rl.SteadyRSSMiB)
+}
+
+// WriteFile writes r as JSON.
+func (r *Results) WriteFile(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReadFile reads what WriteFile wrote.
+func ReadFile(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
