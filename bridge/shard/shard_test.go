@@ -252,3 +252,44 @@ func TestShardSurvivesBrokerRestart(t *testing.T) {
 		t.Fatalf("an org was led twice at once: %v", tr.overlap)
 	}
 }
+
+// TestShardReplacedUnit: an org listed again with another unit (its key changed) ends the
+// old unit's campaign (SetUnits returns when) and the new unit takes over.
+func TestShardReplacedUnit(t *testing.T) {
+	ns := natstest.Start(t)
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	tr := &tracker{leaders: map[string]map[string]bool{}}
+	r := startReplica(t, js, "a", []string{"ORG0", "ORG1"}, tr)
+	waitFor(t, "both orgs led", 20*time.Second, func() string {
+		if _, unled := tr.counts([]string{"ORG0", "ORG1"}); len(unled) > 0 {
+			return fmt.Sprintf("unled %v", unled)
+		}
+		return ""
+	})
+	next := maps.Clone(r.units)
+	tr2 := &tracker{leaders: map[string]map[string]bool{}}
+	next["ORG1"] = units(t, js, "a", []string{"ORG1"}, tr2)["ORG1"]
+	ended := r.m.SetUnits(next)
+	if len(ended) != 1 || ended["ORG1"] == nil {
+		t.Fatalf("SetUnits ended %v, want ORG1's campaign", ended)
+	}
+	select {
+	case <-ended["ORG1"]:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replaced unit's campaign did not end")
+	}
+	waitFor(t, "the new unit leads ORG1", 20*time.Second, func() string {
+		if _, unled := tr2.counts([]string{"ORG1"}); len(unled) > 0 {
+			return "not yet"
+		}
+		return ""
+	})
+	if _, unled := tr.counts([]string{"ORG0"}); len(unled) > 0 {
+		t.Fatal("ORG0 was disturbed")
+	}
+}
