@@ -17,9 +17,9 @@ import (
 // pipeline, so each gets a small window (a few ev/s per org fit many times over); the
 // shared broker connection and fan-out sink carry the volume.
 const (
-	orgQueue = 512  // live events waiting for a lane
-	orgLanes = 8    // concurrent deliveries per org
-	orgDedup = 2048 // acknowledged ids remembered per org (the broker's duplicate window is the guarantee)
+	orgQueue = 256 // live events waiting for a lane (a minute at 4 ev/s; beyond it a gap that backfill closes)
+	orgLanes = 4   // concurrent deliveries per org
+	orgDedup = 512 // acknowledged ids remembered per org (the broker's duplicate window is the guarantee)
 )
 
 // orgUnit is one organisation of partner mode: a child App reusing the single-org parts

@@ -101,6 +101,9 @@ func TestManyOrgsLoad(t *testing.T) {
 	t.Logf("%d orgs at 1 ev/s: %d live events stored; latency event time → stored p50 %v p99 %v max %v; heap in use %.0f MiB, RSS %.0f MiB",
 		n, len(lags), q(0.5), q(0.99), lags[len(lags)-1], metric(t, w.reps[0], "go_memstats_heap_inuse_bytes")/(1<<20),
 		metric(t, w.reps[0], "process_resident_memory_bytes")/(1<<20))
+	if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
+		saveHeapProfile(t, w.reps[0], fmt.Sprintf("%s.load%d", out, n))
+	}
 	for _, o := range w.orgs {
 		_ = w.sim.Org(o).StopGenerators()
 	}
