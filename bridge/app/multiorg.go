@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,6 +23,7 @@ type fleet struct {
 
 	mu    sync.Mutex
 	units map[string]*orgUnit
+	last  orgs.Set       // the org list last applied
 	wg    sync.WaitGroup // units being closed
 }
 
@@ -57,6 +59,7 @@ func (a *App) serveMulti(ctx context.Context) error {
 		return err
 	}
 	inputs.Go(func() { _ = src.Run(ctx, func(s orgs.Set) { f.apply(ctx, s) }) })
+	inputs.Go(func() { f.retry(ctx) })
 	if a.opt.OnReady != nil {
 		a.opt.OnReady(Info{NATSURL: a.natsURL, OpsAddr: opsSrv.Addr(), WebhookAddr: whAddr})
 	}
@@ -107,6 +110,10 @@ func (a *App) leaseBucket(ctx context.Context, js jetstream.JetStream) (jetstrea
 func (f *fleet) apply(ctx context.Context, set orgs.Set) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	f.last = set
 	retired := map[string]*orgUnit{}
 	for org, u := range f.units {
 		if o, ok := set.Find(org); !ok || o.APIKey != u.key {
@@ -120,7 +127,7 @@ func (f *fleet) apply(ctx context.Context, set orgs.Set) {
 		}
 		u, err := f.a.newUnit(ctx, o)
 		if err != nil {
-			f.a.log.Error("cannot serve org", "org_uuid", o.UUID, "error", err)
+			f.a.log.Error("cannot serve org yet; retrying", "org_uuid", o.UUID, "error", err, "retry_in", unitRetry.String())
 			continue
 		}
 		f.units[o.UUID] = u
@@ -141,6 +148,29 @@ func (f *fleet) apply(ctx context.Context, set orgs.Set) {
 		})
 	}
 }
+
+// retry builds, every few seconds, the units that failed to build (the broker was away,
+// say) until ctx ends.
+func (f *fleet) retry(ctx context.Context) {
+	t := time.NewTicker(unitRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		missing, set := len(f.units) < len(f.last), f.last
+		f.mu.Unlock()
+		if missing {
+			f.apply(ctx, set)
+		}
+	}
+}
+
+// unitRetry is how often units that failed to build are tried again.
+const unitRetry = 5 * time.Second
 
 // closeAll closes every unit once the shard has ended every campaign, and waits for
 // those being retired.
