@@ -32,16 +32,6 @@ type fleet struct {
 func (a *App) serveMulti(ctx context.Context) error {
 	a.runCtx = ctx
 	f := &fleet{a: a, units: map[string]*orgUnit{}, hooks: newOrgHooks()}
-	opsSrv, err := ops.New(ops.Config{Addr: a.cfg.HTTP.Addr, Pprof: a.cfg.HTTP.Pprof, Status: f.status,
-		Ready: f.ready, Gatherer: f, Logger: a.log})
-	if err != nil {
-		return err
-	}
-	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
-	var opsWG sync.WaitGroup
-	opsWG.Go(func() { _ = opsSrv.Run(opsCtx) })
-	defer func() { stopOps(); opsWG.Wait() }()
-
 	src := orgs.NewSource(a.cfg.Rhombus, a.cfg.Webhook.SecretsFile, 0, a.log)
 	set, err := src.Load()
 	if err != nil {
@@ -50,6 +40,11 @@ func (a *App) serveMulti(ctx context.Context) error {
 	if f.shard, err = a.newShard(ctx); err != nil {
 		return fmt.Errorf("shard: %w", err)
 	}
+	opsAddr, stopOps, err := a.startOrgOps(f)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	f.apply(ctx, set)
 	defer f.closeAll()
 
@@ -61,12 +56,25 @@ func (a *App) serveMulti(ctx context.Context) error {
 	inputs.Go(func() { _ = src.Run(ctx, func(s orgs.Set) { f.apply(ctx, s) }) })
 	inputs.Go(func() { f.retry(ctx) })
 	if a.opt.OnReady != nil {
-		a.opt.OnReady(Info{NATSURL: a.natsURL, OpsAddr: opsSrv.Addr(), WebhookAddr: whAddr})
+		a.opt.OnReady(Info{NATSURL: a.natsURL, OpsAddr: opsAddr, WebhookAddr: whAddr})
 	}
 	a.log.Info("serving many organisations", "orgs", len(set), "lease", a.cfg.Bridge.Lease)
 	err = f.shard.Run(ctx)
 	inputs.Wait()
 	return err
+}
+
+// startOrgOps serves the operations endpoints of partner mode; stop ends them.
+func (a *App) startOrgOps(f *fleet) (addr string, stop func(), err error) {
+	srv, err := ops.New(ops.Config{Addr: a.cfg.HTTP.Addr, Pprof: a.cfg.HTTP.Pprof, Status: f.status,
+		Ready: f.ready, Gatherer: f, Logger: a.log})
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = srv.Run(ctx) })
+	return srv.Addr(), func() { cancel(); wg.Wait() }, nil
 }
 
 // newShard builds the shard over the lease bucket and the presence bucket (NATS lease),
