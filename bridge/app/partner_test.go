@@ -84,4 +84,19 @@ func TestPartnerModeWithoutLease(t *testing.T) {
 	if !strings.Contains(string(b), `org="OWNKEYORG"`) || !strings.Contains(string(b), "rhombus_bridge_shard_orgs_led 3") {
 		t.Fatalf("metrics lack the org label or the shard gauge")
 	}
+	stopped := time.Now()
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	if d := time.Since(stopped); d > 10*time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+	waitFor(t, "every org unsubscribed after the stop", 5*time.Second, func() bool {
+		for _, o := range orgs {
+			if m.Org(o).Stats().Subscriptions != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
