@@ -58,7 +58,7 @@ func (p *Pipeline) laneMembers(ctx context.Context, in <-chan queued) {
 
 // member delivers one member's queue of one lane, in order.
 func (p *Pipeline) member(ctx context.Context, i int, in *fifo) {
-	sink := p.cfg.Members[i]
+	sink := p.members[i]
 	for pd, ok := in.pop(); ok; pd, ok = in.pop() {
 		err := p.deliverTo(ctx, sink, pd.ev)
 		<-p.lag[i]

@@ -80,7 +80,8 @@ func (c *Config) defaults() {
 // Pipeline delivers events to a sink. See the package documentation.
 type Pipeline struct {
 	cfg     Config
-	sink    sinks.Publisher
+	sink    out   // the sink, or the fan-out over Members
+	members []out // Config.Members
 	queue   chan queued
 	lanes   []chan queued
 	seed    maphash.Seed
@@ -124,10 +125,12 @@ func New(cfg Config, sink sinks.Publisher) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	p := &Pipeline{cfg: cfg, sink: sink, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
+	sm := sinks.NewMetrics(cfg.Registerer)
+	p := &Pipeline{cfg: cfg, sink: newOut(sm, sink, 0), queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
 		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m}
-	for range cfg.Members {
+	for i, m := range cfg.Members {
 		p.lag = append(p.lag, make(chan struct{}, cfg.MemberLag))
+		p.members = append(p.members, newOut(sm, m, i))
 	}
 	p.lanes = make([]chan queued, cfg.Lanes)
 	for i := range p.lanes {
