@@ -56,7 +56,6 @@ type App struct {
 	embedded *server.Server
 	nc       *nats.Conn
 	natsURL  string
-	sink     sinks.Sink
 	sinkList []sinks.Sink
 	pipe     *pipeline.Pipeline
 	wm       *pipeline.Watermark

@@ -67,12 +67,12 @@ func (a *App) prepare(ctx context.Context) error {
 	}
 	p, err := pipeline.New(pipeline.Config{
 		Queue: queue, PublishTimeout: a.cfg.Bridge.PublishTimeout,
-		Members: publishers(a.sinkList), MemberLag: a.cfg.Bridge.BufferEvents,
-		DedupTTL: a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
+		MemberLag: a.cfg.Bridge.BufferEvents,
+		DedupTTL:  a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
 		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
 		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
 		Spool: a.spoolOrNil(), Restamp: a.restamp,
-	}, a.sink)
+	}, publishers(a.sinkList)...)
 	if err != nil {
 		return err
 	}

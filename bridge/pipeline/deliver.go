@@ -116,7 +116,7 @@ func (p *Pipeline) laneOf(ev event.Event) int {
 
 // lane delivers its events one after the other, so per-key order holds.
 func (p *Pipeline) lane(ctx context.Context, in <-chan queued) {
-	if len(p.cfg.Members) > 1 {
+	if len(p.outs) > 1 {
 		p.laneMembers(ctx, in)
 		return
 	}
@@ -152,7 +152,12 @@ func (p *Pipeline) deliver(ctx context.Context, ev event.Event) (dup bool, err e
 	if dup {
 		return true, nil
 	}
-	if err := p.deliverTo(ctx, p.sink, ev); err != nil {
+	if len(p.outs) == 1 {
+		err = p.deliverTo(ctx, p.outs[0], ev)
+	} else {
+		err = p.fanOut(ctx, ev)
+	}
+	if err != nil {
 		return false, err
 	}
 	p.acked(ev)
@@ -218,19 +223,20 @@ func (p *Pipeline) attempt(ctx context.Context, sink out, ev event.Event) error 
 	return sink.pub.Publish(actx, ev)
 }
 
-// out is one sink the pipeline delivers to, with its retry counter.
+// out is one sink the pipeline delivers to, with its name and retry counter.
 type out struct {
 	pub     sinks.Publisher
+	name    string
 	retries prometheus.Counter // rhombus_bridge_sink_retries_total{sink}
 }
 
-// newOut names pub's retry counter after the sink (its Name, else "sink<i>").
+// newOut names pub after the sink (its Name, else "sink<i>").
 func newOut(sm *sinks.Metrics, pub sinks.Publisher, i int) out {
 	name := fmt.Sprintf("sink%d", i)
 	if n, ok := pub.(interface{ Name() string }); ok {
 		name = n.Name()
 	}
-	return out{pub: pub, retries: sm.For(name).Retries}
+	return out{pub: pub, name: name, retries: sm.For(name).Retries}
 }
 
 func (p *Pipeline) acked(ev event.Event) {
