@@ -130,7 +130,10 @@ func (a *App) onOverflow(ev event.Event) {
 		return
 	}
 	rec.OpenFor("overflow", ev)
-	a.overflowed.Store(true)
+	select { // kickOverflow backfills it once the queue has room
+	case a.overflowed <- struct{}{}:
+	default:
+	}
 }
 
 // subscriber builds the Rhombus feed for org.

@@ -55,7 +55,7 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			select {
 			case p.lanes[p.laneOf(q.ev)] <- q:
 			case <-ctx.Done():
@@ -77,7 +77,7 @@ func (p *Pipeline) dispatchQueued(ctx context.Context) {
 	for {
 		select {
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			select {
 			case p.lanes[p.laneOf(q.ev)] <- q:
 			case <-ctx.Done():
@@ -94,7 +94,7 @@ func (p *Pipeline) abandonQueued() {
 	for {
 		select {
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			p.keep(q)
 		default:
 			return

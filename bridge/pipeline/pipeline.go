@@ -87,6 +87,7 @@ type Pipeline struct {
 	m       *metrics
 	spill   spill
 	lag     []chan struct{} // per sink: slots of MemberLag (several sinks only)
+	room    room            // Room's waiters
 	stopped atomic.Bool
 	last    atomic.Int64 // Unix ms of the last acknowledged event
 	run     sync.Mutex   // Run runs once at a time
