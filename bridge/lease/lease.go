@@ -112,9 +112,6 @@ func (l *Lease) Ended() <-chan struct{} {
 
 var ended = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Revision is the fencing token of the term leaderCtx belongs to (0 if none).
-func (l *Lease) Revision(leaderCtx context.Context) uint64 { return Revision(leaderCtx) }
-
 type revisionKey struct{}
 
 // Revision is the fencing token of the term leaderCtx belongs to (0 if none).

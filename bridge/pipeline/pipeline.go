@@ -223,6 +223,3 @@ func (p *Pipeline) LastEventMs() int64 { return p.last.Load() }
 
 // QueueDepth is the number of live events waiting for a lane.
 func (p *Pipeline) QueueDepth() int { return len(p.queue) }
-
-// QueueCap is how many live events the in-memory queue holds.
-func (p *Pipeline) QueueCap() int { return cap(p.queue) }

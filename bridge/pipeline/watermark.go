@@ -115,16 +115,6 @@ func (w *Watermark) Reset(mark int64) {
 	w.mark, w.hold = mark, 0
 }
 
-// Advance raises the mark to ts if it is newer (for example after a backfill covered
-// everything up to ts) and nothing live is outstanding.
-func (w *Watermark) Advance(ts int64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.low == w.next && ts > w.mark {
-		w.mark = ts
-	}
-}
-
 // Outstanding is the number of live events queued but not yet acknowledged.
 func (w *Watermark) Outstanding() int {
 	w.mu.Lock()
