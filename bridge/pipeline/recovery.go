@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 
@@ -201,21 +200,15 @@ func (r *Recovery) open1(cause string, start time.Time, nonAlerts, disconnect bo
 // from is where the window of a gap starting at start begins.
 func (r *Recovery) from(start time.Time) int64 { return start.Add(-r.cfg.Overlap).UnixMilli() }
 
-// holdLocked pins the watermark below every open gap and every pending stretch (plus the
-// overlap a successor's backfill will add again), or releases it when nothing is pending.
+// holdLocked pins the watermark at the earliest pending stretch plus the overlap (a
+// successor's backfill starts that much before the watermark, so it starts on the first
+// alert not yet fetched), or releases it when nothing is pending. As pages complete the
+// front of a window, the watermark moves with them.
 func (r *Recovery) holdLocked() {
 	r.wm.Release()
-	if len(r.gaps) == 0 && len(r.todo) == 0 {
-		return
-	}
-	pin := int64(math.MaxInt64)
-	for _, g := range r.gaps {
-		pin = min(pin, g.Start.UnixMilli())
-	}
 	if len(r.todo) > 0 {
-		pin = min(pin, r.todo[0].lo+r.cfg.Overlap.Milliseconds())
+		r.wm.Hold(r.todo[0].lo + r.cfg.Overlap.Milliseconds())
 	}
-	r.wm.Hold(pin)
 }
 
 // Recover asks Run to close the open gaps (the feed is subscribed again, or the queue

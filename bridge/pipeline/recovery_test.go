@@ -237,6 +237,9 @@ func runningPipeline(t *testing.T) (*broker, *pipeline.Pipeline, *pipeline.Water
 func newRecovery(t *testing.T, cfg pipeline.RecoveryConfig, p *pipeline.Pipeline, wm *pipeline.Watermark) *pipeline.Recovery {
 	t.Helper()
 	cfg.Instance, cfg.Org = "i1", "ORG"
+	if cfg.Logger == nil {
+		cfg.Logger = quietLog()
+	}
 	r, err := pipeline.NewRecovery(cfg, p, wm)
 	if err != nil {
 		t.Fatal(err)
