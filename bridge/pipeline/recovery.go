@@ -37,7 +37,7 @@ type RecoveryConfig struct {
 	// Quiet is how long the feed must have been back before backfill runs after a flap (the
 	// feed dropped again less than Quiet after it came back): in a reconnect storm the
 	// gaps' windows merge and are fetched once the feed holds, instead of a page or two per
-	// reconnect, each of which a 429 with Retry-After: 60 can cost a minute. Default 3 × Settle.
+	// reconnect, each of which a 429 with Retry-After: 60 can cost a minute. Default 2 × Settle.
 	Quiet  time.Duration
 	Source AlertSource
 	Store  WatermarkStore // nil: the watermark lives in memory only
@@ -123,7 +123,7 @@ func NewRecovery(cfg RecoveryConfig, p *Pipeline, wm *Watermark) (*Recovery, err
 		cfg.Settle = time.Second
 	}
 	if cfg.Quiet <= 0 {
-		cfg.Quiet = 3 * cfg.Settle
+		cfg.Quiet = 2 * cfg.Settle
 	}
 	return &Recovery{cfg: cfg, p: p, wm: wm, kick: make(chan struct{}, 1)}, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // backfillPublishers is how many of a page's alerts are delivered at once (each waits for
 // its acknowledgement); alerts of one partition key keep their time order.
-const backfillPublishers = 16
+const backfillPublishers = 64
 
 // publishAll delivers a page's alerts stamped with the term's fence, oldest first per
 // partition key, and returns the timestamps of those this process had not delivered
