@@ -112,6 +112,47 @@ func TestBackfillProgressPerPage(t *testing.T) {
 	}
 }
 
+// A page fails mid-window and, before the retry, the feed drops and comes back: the
+// window resumes at the failed page, and (oldest first) grows over the new gap's window
+// so that one run of pages finishes both: no page of its own, no second empty page.
+func TestFailedWindowResumesAndGrows(t *testing.T) {
+	_, p, wm := runningPipeline(t)
+	now := time.Now()
+	h := &history{pageCap: 10}
+	for i := 0; i < 50; i++ { // now-50s .. now-1s
+		h.alerts = append(h.alerts, alert(t, "cam", i, now.Add(time.Duration(i-50)*time.Second).UnixMilli()))
+	}
+	var live atomic.Bool
+	live.Store(true)
+	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond, Overlap: 2 * time.Second,
+		Live: live.Load}, p, wm)
+	h.onCall = func(n int) {
+		if n != 3 {
+			return
+		}
+		h.fail.Store(1) // this call fails, after the feed dropped and came back with new alerts
+		live.Store(false)
+		r.Open("abrupt_close", time.Now())
+		time.Sleep(2 * time.Millisecond)
+		for i := 0; i < 15; i++ {
+			h.add(alert(t, "cam2", i, time.Now().UnixMilli()))
+		}
+		live.Store(true)
+		r.Recover()
+	}
+	runRecovery(t, r)
+	r.Open("abrupt_close", now.Add(-48*time.Second))
+	r.Recover()
+	waitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
+	if again := h.refetched(); len(again) > 0 {
+		t.Errorf("alerts fetched more than once: %v", again)
+	}
+	// 2 pages, the failed call, then 45 alerts in 5 pages and 1 empty page.
+	if calls := h.calls.Load(); calls != 9 {
+		t.Errorf("%d calls, want 9", calls)
+	}
+}
+
 func gapRecords(t *testing.T, msgs []stored) []v1.GapData {
 	t.Helper()
 	var out []v1.GapData

@@ -124,12 +124,16 @@ func (p *pager) commit(pl pagePlan) {
 	}
 }
 
-// extend widens the window over to (a stretch of the same pending span) on the side
-// away from the cursor, so that a window growing while it is paged (another gap right
-// after it) needs no pages of its own: the next page both finishes this window and
-// starts on the new stretch.
+// extend widens the window over to (the pending span holding it) on the side away from
+// the cursor, or wholly before the first page, so that a window that grew while it was
+// paged (another gap right after it) needs no pages of its own: the next page both
+// finishes this window and starts on the new stretch.
 func (p *pager) extend(to span) {
 	switch p.dir {
+	case orderUnknown:
+		if p.lastTs == 0 {
+			p.win = to
+		}
 	case oldestFirst:
 		p.win.hi = max(p.win.hi, to.hi)
 	case newestFirst:
