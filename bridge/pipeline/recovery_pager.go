@@ -33,12 +33,26 @@ type pager struct {
 
 func newPager(win span) *pager { return &pager{win: win, seen: map[string]int64{}} }
 
-// query is the next page's request: afterMs, beforeMs, lastTs, lastUUID.
-func (p *pager) query() (int64, int64, int64, string) {
+// pageQuery is one getPolicyAlertsV2 request: the bounds and the cursor (lastTs 0: none).
+type pageQuery struct {
+	after, before, lastTs int64
+	lastUUID              string
+}
+
+// query is the next page's request.
+func (p *pager) query() pageQuery {
 	if p.bare {
-		return p.win.lo, p.win.hi, 0, ""
+		return pageQuery{after: p.win.lo, before: p.win.hi}
 	}
-	return p.win.lo, p.win.hi, p.lastTs, p.lastUUID
+	return pageQuery{p.win.lo, p.win.hi, p.lastTs, p.lastUUID}
+}
+
+// queryAfter is the request that follows the page planned as pl, once committed.
+func (p *pager) queryAfter(pl pagePlan) pageQuery {
+	if pl.retry {
+		return pageQuery{after: p.win.lo, before: p.win.hi}
+	}
+	return pageQuery{pl.next.lo, pl.next.hi, pl.last.TimestampMs, pl.last.EntityUUID}
 }
 
 // pagePlan is what one page brings; commit applies it once its alerts were delivered.

@@ -25,13 +25,17 @@ func fetchAll(t *testing.T, src AlertSource, win span) ([]event.Event, int) {
 	pg, order, cursorOK := newPager(win), orderUnknown, false
 	var out []event.Event
 	for calls := 1; calls < 1000; calls++ {
-		after, before, lastTs, lastUUID := pg.query()
-		recs, err := src(ctx, after, before, lastTs, lastUUID)
+		q := pg.query()
+		recs, err := src(ctx, q.after, q.before, q.lastTs, q.lastUUID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pl := pg.read(recs, order, cursorOK)
+		ahead := pg.queryAfter(pl)
 		pg.commit(pl)
+		if !pl.finished && pg.query() != ahead {
+			t.Fatalf("queryAfter %+v, but the query after commit is %+v", ahead, pg.query())
+		}
 		out = append(out, pl.fresh...)
 		if pl.order != orderUnknown {
 			order = pl.order

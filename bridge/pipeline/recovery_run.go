@@ -87,15 +87,20 @@ func (r *Recovery) save(ctx context.Context, saved *int64) {
 
 // pass runs while the feed is live: it ends the windows of the gaps the feed has been
 // back for at now, then pages through every pending stretch with a known end, oldest
-// first, and closes each gap once its window is complete.
+// first, and closes each gap once its window is complete. The next page of a window is
+// asked for while the current one is published.
 func (r *Recovery) pass(ctx context.Context) error {
 	r.endWindows(time.Now())
+	ctx, cancel := context.WithCancel(ctx)
+	var next *ahead
+	defer func() { cancel(); next.wait() }()
 	for ctx.Err() == nil {
 		pg := r.pager()
 		if pg == nil {
 			break
 		}
-		if err := r.page(ctx, pg); err != nil {
+		var err error
+		if next, err = r.page(ctx, pg, next); err != nil {
 			return err
 		}
 		if err := r.closeGaps(ctx); err != nil {
@@ -151,17 +156,22 @@ func (r *Recovery) pager() *pager {
 	return r.pg
 }
 
-// page fetches, publishes and commits one page of pg.
-func (r *Recovery) page(ctx context.Context, pg *pager) error {
-	after, before, lastTs, lastUUID := pg.query()
-	recs, err := r.cfg.Source(ctx, after, before, lastTs, lastUUID)
+// page fetches (or takes from prev, asked ahead), publishes and commits one page of pg,
+// and returns the next page asked ahead (nil at the end of the window).
+func (r *Recovery) page(ctx context.Context, pg *pager, prev *ahead) (*ahead, error) {
+	q := pg.query()
+	recs, err := r.fetch(ctx, q, prev)
 	if err != nil {
-		return fmt.Errorf("backfill %s..%s: %w", msTime(after), msTime(before), err)
+		return nil, fmt.Errorf("backfill %s..%s: %w", msTime(q.after), msTime(q.before), err)
 	}
 	pl := pg.read(recs, r.order, r.cursorOK)
+	var next *ahead
+	if !pl.finished {
+		next = r.ask(ctx, pg.queryAfter(pl))
+	}
 	fresh, err := r.publishAll(ctx, pl.fresh)
 	if err != nil {
-		return err
+		return next, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -174,9 +184,44 @@ func (r *Recovery) page(ctx context.Context, pg *pager) error {
 	r.done = r.done.add(pl.done)
 	r.credit(fresh)
 	r.holdLocked()
-	r.cfg.Logger.Debug("backfill page", "after_ms", after, "before_ms", before, "cursor_ms", lastTs,
+	r.cfg.Logger.Debug("backfill page", "after_ms", q.after, "before_ms", q.before, "cursor_ms", q.lastTs,
 		"alerts", len(recs), "new", len(pl.fresh), "published", len(fresh), "window_done", pl.finished)
-	return nil
+	return next, nil
+}
+
+// ahead is a page asked for while the previous one is published.
+type ahead struct {
+	q    pageQuery
+	done chan struct{}
+	recs []event.Event
+	err  error
+}
+
+func (r *Recovery) ask(ctx context.Context, q pageQuery) *ahead {
+	a := &ahead{q: q, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.recs, a.err = r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
+	}()
+	return a
+}
+
+// wait waits for the call to end (nil: none).
+func (a *ahead) wait() {
+	if a != nil {
+		<-a.done
+	}
+}
+
+// fetch returns the page for q: the one asked ahead if it was for q, else asked now.
+func (r *Recovery) fetch(ctx context.Context, q pageQuery, a *ahead) ([]event.Event, error) {
+	if a != nil {
+		a.wait()
+		if a.q == q {
+			return a.recs, a.err
+		}
+	}
+	return r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
 }
 
 // credit counts the alerts published by backfill (their timestamps) against the first
