@@ -71,20 +71,7 @@ type pagePlan struct {
 // read plans the page recs (as the server returned them). learned is the order seen on
 // earlier pages, cursorOK whether the server was seen to honour the cursor.
 func (p *pager) read(recs []event.Event, learned pageOrder, cursorOK bool) pagePlan {
-	var in, fresh []event.Event
-	dups, page := 0, map[string]bool{}
-	for _, ev := range recs {
-		if ev.EntityUUID == "" || ev.TimestampMs < p.win.lo || ev.TimestampMs > p.win.hi {
-			continue
-		}
-		in = append(in, ev)
-		if _, ok := p.seen[ev.EntityUUID]; ok || page[ev.EntityUUID] {
-			dups++
-			continue
-		}
-		page[ev.EntityUUID] = true
-		fresh = append(fresh, ev)
-	}
+	in, fresh, dups := p.sift(recs)
 	cursor := p.lastTs != 0 && !p.bare
 	if len(fresh) == 0 {
 		if cursor && len(in) == 0 && !cursorOK {
@@ -111,6 +98,25 @@ func (p *pager) read(recs []event.Event, learned pageOrder, cursorOK bool) pageP
 		pl.done, pl.next.hi = span{pl.last.TimestampMs + 1, p.win.hi}, pl.last.TimestampMs
 	}
 	return pl
+}
+
+// sift keeps the records inside the window (in) and, of those, the ones not seen before
+// (fresh); dups counts the others.
+func (p *pager) sift(recs []event.Event) (in, fresh []event.Event, dups int) {
+	page := map[string]bool{}
+	for _, ev := range recs {
+		if ev.EntityUUID == "" || ev.TimestampMs < p.win.lo || ev.TimestampMs > p.win.hi {
+			continue
+		}
+		in = append(in, ev)
+		if _, ok := p.seen[ev.EntityUUID]; ok || page[ev.EntityUUID] {
+			dups++
+			continue
+		}
+		page[ev.EntityUUID] = true
+		fresh = append(fresh, ev)
+	}
+	return in, fresh, dups
 }
 
 // commit moves the pager past a page whose fresh alerts were delivered.

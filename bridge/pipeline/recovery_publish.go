@@ -59,3 +59,38 @@ func (r *Recovery) publishAll(ctx context.Context, evs []event.Event) ([]int64, 
 	r.cfg.Metrics.recovered(len(published))
 	return published, nil
 }
+
+// ahead is a page asked for while the previous one is published.
+type ahead struct {
+	q    pageQuery
+	done chan struct{}
+	recs []event.Event
+	err  error
+}
+
+func (r *Recovery) ask(ctx context.Context, q pageQuery) *ahead {
+	a := &ahead{q: q, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.recs, a.err = r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
+	}()
+	return a
+}
+
+// wait waits for the call to end (nil: none).
+func (a *ahead) wait() {
+	if a != nil {
+		<-a.done
+	}
+}
+
+// fetch returns the page for q: the one asked ahead if it was for q, else asked now.
+func (r *Recovery) fetch(ctx context.Context, q pageQuery, a *ahead) ([]event.Event, error) {
+	if a != nil {
+		a.wait()
+		if a.q == q {
+			return a.recs, a.err
+		}
+	}
+	return r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
+}

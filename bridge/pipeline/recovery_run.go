@@ -189,41 +189,6 @@ func (r *Recovery) page(ctx context.Context, pg *pager, prev *ahead) (*ahead, er
 	return next, nil
 }
 
-// ahead is a page asked for while the previous one is published.
-type ahead struct {
-	q    pageQuery
-	done chan struct{}
-	recs []event.Event
-	err  error
-}
-
-func (r *Recovery) ask(ctx context.Context, q pageQuery) *ahead {
-	a := &ahead{q: q, done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		a.recs, a.err = r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
-	}()
-	return a
-}
-
-// wait waits for the call to end (nil: none).
-func (a *ahead) wait() {
-	if a != nil {
-		<-a.done
-	}
-}
-
-// fetch returns the page for q: the one asked ahead if it was for q, else asked now.
-func (r *Recovery) fetch(ctx context.Context, q pageQuery, a *ahead) ([]event.Event, error) {
-	if a != nil {
-		a.wait()
-		if a.q == q {
-			return a.recs, a.err
-		}
-	}
-	return r.cfg.Source(ctx, q.after, q.before, q.lastTs, q.lastUUID)
-}
-
 // credit counts the alerts published by backfill (their timestamps) against the first
 // open gap whose window holds each.
 func (r *Recovery) credit(published []int64) {
