@@ -13,7 +13,7 @@ import (
 //
 //	rhombus_bridge_sink_published_total{sink}   events acknowledged by the broker
 //	rhombus_bridge_sink_errors_total{sink}      Publish calls that returned an error
-//	rhombus_bridge_sink_retries_total{sink}     broker attempts retried inside one Publish
+//	rhombus_bridge_sink_retries_total{sink}     failed attempts the pipeline retried (a sink makes one per Publish)
 //	rhombus_bridge_sink_duplicates_total{sink}  events the broker or the sink recognised as already stored
 //	rhombus_bridge_sink_publish_seconds{sink}   Publish latency until the broker ack
 //	rhombus_bridge_sink_inflight{sink}          Publish calls under way
@@ -47,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_sink_errors_total",
 			Help: "Publish calls that returned an error."}, label),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_sink_retries_total",
-			Help: "Broker attempts retried inside one Publish."}, label),
+			Help: "Failed publish attempts the pipeline retried (a sink makes one attempt per Publish)."}, label),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_sink_duplicates_total",
 			Help: "Events recognised as already stored (not stored again)."}, label),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "rhombus_bridge_sink_publish_seconds",

@@ -56,7 +56,6 @@ type App struct {
 	embedded *server.Server
 	nc       *nats.Conn
 	natsURL  string
-	sink     sinks.Sink
 	sinkList []sinks.Sink
 	pipe     *pipeline.Pipeline
 	wm       *pipeline.Watermark
@@ -72,7 +71,7 @@ type App struct {
 	lease      *lease.Lease
 	spool      *spool.Spool
 	fence      atomic.Uint64 // the lease revision whose events may be published (0: none)
-	overflowed atomic.Bool   // an overflow gap waits for room in the queue
+	overflowed chan struct{} // an overflow gap waits for room in the queue (buffered: 1)
 	replaySeen sync.Once     // the Kafka sinks read the ids on their topics before a spool replay
 
 	mu    sync.Mutex
@@ -97,7 +96,7 @@ func New(cfg config.Config, opt Options) (*App, error) {
 		}
 	}
 	a := &App{cfg: cfg, opt: opt, log: opt.Logger.With("instance", cfg.Bridge.InstanceID), reg: opt.Registry,
-		wm: pipeline.NewWatermark(0)}
+		wm: pipeline.NewWatermark(0), overflowed: make(chan struct{}, 1)}
 	a.state.org = cfg.Rhombus.OrgUUID
 	return a, nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -18,21 +19,24 @@ import (
 // first event an earlier process spooled (it may have been delivered just before that
 // process died). Publishes wait for the read; the subscription does not.
 
-// kafkaSeenSource wraps the backfill's source: the alerts it returns are published only
-// after the ids on the Kafka topics since after have been read.
+// kafkaSeenSource wraps the backfill's source: the alerts of a page are published only
+// after the ids on the Kafka topics since the window's start have been read. The pages of
+// one window share its start, so the topic is read once per window.
 func (a *App) kafkaSeenSource(src pipeline.AlertSource) pipeline.AlertSource {
-	return func(ctx context.Context, after, before time.Time) ([]event.Event, error) {
-		evs, err := src(ctx, after, before)
-		if err == nil && len(evs) > 0 {
-			for _, done := range a.preloadKafka(ctx, after) {
-				select {
-				case <-done:
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				}
+	var read atomic.Int64 // the window start last read from (Unix ms); 0: none yet
+	return func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
+		evs, err := src(ctx, afterMs, beforeMs, lastTs, lastUUID)
+		if err != nil || len(evs) == 0 || read.Swap(afterMs) == afterMs {
+			return evs, err
+		}
+		for _, done := range a.preloadKafka(ctx, time.UnixMilli(afterMs)) {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
 		}
-		return evs, err
+		return evs, nil
 	}
 }
 

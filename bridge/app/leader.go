@@ -102,10 +102,12 @@ func (a *App) handOver(leaderCtx context.Context) {
 		a.log.Warn("leadership lost; no longer publishing under the old lease")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Bridge.ShutdownTimeout)
-	defer cancel()
-	for a.wm.Outstanding() > 0 && ctx.Err() == nil && a.leaseHeld() {
-		time.Sleep(5 * time.Millisecond)
+	timer := time.NewTimer(a.cfg.Bridge.ShutdownTimeout)
+	defer timer.Stop()
+	select { // delivered, out of time, or the lease lapsed meanwhile
+	case <-a.wm.Drained():
+	case <-timer.C:
+	case <-a.leaseEnded():
 	}
 	a.fence.Store(0)
 	a.log.Info("handing over", "undelivered", a.wm.Outstanding(), "lease_ctx", context.Cause(leaderCtx))

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 )
@@ -43,20 +42,27 @@ func (a *App) leaseHeld() bool {
 	return a.lease.Held()
 }
 
+// leaseEnded is closed when the current lease term ends (never without a lease).
+func (a *App) leaseEnded() <-chan struct{} {
+	if a.lease == nil {
+		return nil
+	}
+	return a.lease.Ended()
+}
+
 // kickOverflow asks for a backfill once the queue has room again after an overflow.
 func (a *App) kickOverflow(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-a.overflowed:
 		}
-		if !a.overflowed.Load() || a.pipe.QueueDepth() > a.pipe.QueueCap()/2 {
-			continue
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.pipe.Room():
 		}
-		a.overflowed.Store(false)
 		a.mu.Lock()
 		rec := a.state.recovery
 		a.mu.Unlock()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/watermark"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/webhook"
 )
 
@@ -70,12 +72,12 @@ func (a *App) prepare(ctx context.Context) error {
 	}
 	p, err := pipeline.New(pipeline.Config{
 		Queue: queue, PublishTimeout: a.cfg.Bridge.PublishTimeout,
-		Members: publishers(a.sinkList), MemberLag: a.cfg.Bridge.BufferEvents,
-		DedupTTL: a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
+		MemberLag: a.cfg.Bridge.BufferEvents,
+		DedupTTL:  a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
 		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
 		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
 		Spool: a.spoolOrNil(), Restamp: a.restamp,
-	}, a.sink)
+	}, publishers(a.sinkList)...)
 	if err != nil {
 		return err
 	}
@@ -112,16 +114,25 @@ func (a *App) openStore(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		st, err := newKVWatermark(ctx, js, a.cfg.Bridge.Deployment, a.org, a.cfg.NATS.Replicas)
+		st, err := watermark.NewKV(ctx, js, ScopedName("watermark", a.cfg.Bridge.Deployment, a.org), a.cfg.NATS.Replicas)
 		if err != nil {
 			return err
 		}
 		a.store = st
 		return nil
 	}
-	st, err := newFileWatermark(a.cfg.Bridge.DataDir, a.cfg.Bridge.Deployment, a.org)
+	st, err := watermark.NewFile(a.cfg.Bridge.DataDir, a.cfg.Bridge.Deployment, a.org)
 	a.store = st
 	return err
+}
+
+// openKafkaStore builds the Kafka watermark store from the configuration.
+func (a *App) openKafkaStore(ctx context.Context) (*watermark.Kafka, error) {
+	if len(a.cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("watermark: a lease without NATS keeps the watermark in Kafka: KAFKA_BROKERS is required")
+	}
+	return watermark.NewKafka(ctx, watermark.KafkaConfig{Client: KafkaClientConfig(a.cfg.Kafka), Topic: a.cfg.Kafka.StateTopic,
+		Key: ScopedName("watermark", a.cfg.Bridge.Deployment, a.org), Instance: a.cfg.Bridge.InstanceID, Logger: a.log})
 }
 
 // onOverflow turns a live event the full queue could not take into an open gap.
@@ -133,7 +144,10 @@ func (a *App) onOverflow(ev event.Event) {
 		return
 	}
 	rec.OpenFor("overflow", ev)
-	a.overflowed.Store(true)
+	select { // kickOverflow backfills it once the queue has room
+	case a.overflowed <- struct{}{}:
+	default:
+	}
 }
 
 // subscriber builds the Rhombus feed for org.

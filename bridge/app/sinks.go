@@ -12,7 +12,8 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
-// openSinks connects every configured sink; with two, events fan out to both. A broker
+// openSinks connects every configured sink; with two, the pipeline fans events out to
+// both. A broker
 // that is slow or not there yet at start-up (replicas starting together, a broker still
 // booting) is retried with backoff for startupRetry before the start fails.
 func (a *App) openSinks(ctx context.Context) error {
@@ -22,10 +23,6 @@ func (a *App) openSinks(ctx context.Context) error {
 			return fmt.Errorf("sink %s: %w", name, err)
 		}
 		a.sinkList = append(a.sinkList, s)
-	}
-	a.sink = a.sinkList[0]
-	if len(a.sinkList) > 1 {
-		a.sink = sinks.Fanout(a.sinkList...)
 	}
 	return nil
 }
@@ -77,7 +74,7 @@ func KafkaClientConfig(k config.Kafka) kafka.Config {
 		SASLMechanism: k.SASLMechanism, Username: k.Username, Password: k.Password}
 }
 
-// publishers lists the sinks as the pipeline's Members, so that with two brokers each is
+// publishers lists the sinks for pipeline.New, so that with two brokers each is
 // delivered to on its own and one's outage does not stop the other.
 func publishers(list []sinks.Sink) []sinks.Publisher {
 	out := make([]sinks.Publisher, len(list))

@@ -98,8 +98,19 @@ func (l *Lease) Held() bool {
 	return t != nil && t.held()
 }
 
-// Revision is the fencing token of the term leaderCtx belongs to (0 if none).
-func (l *Lease) Revision(leaderCtx context.Context) uint64 { return Revision(leaderCtx) }
+// Ended returns a channel closed when the current term ends (lost, lapsed or stepped
+// down); it is closed already when this replica holds no term.
+func (l *Lease) Ended() <-chan struct{} {
+	l.mu.Lock()
+	t := l.term
+	l.mu.Unlock()
+	if t == nil {
+		return ended
+	}
+	return t.over
+}
+
+var ended = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 type revisionKey struct{}
 

@@ -39,7 +39,7 @@ func TestStatusAndMetrics(t *testing.T) {
 	leading := make(chan uint64, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- l.Run(ctx, func(lctx context.Context) { leading <- l.Revision(lctx); <-lctx.Done() })
+		done <- l.Run(ctx, func(lctx context.Context) { leading <- Revision(lctx); <-lctx.Done() })
 	}()
 	rev := <-leading
 	time.Sleep(500 * time.Millisecond)

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,8 @@ type term struct {
 	timer  *time.Timer
 	once   sync.Once
 
-	accounted time.Time // last time leader seconds were counted
+	accounted  time.Time // last time leader seconds were counted
+	renewFails int       // failed renewals in a row (the lead goroutine's own)
 }
 
 func (t *term) held() bool {
@@ -129,9 +131,23 @@ func (l *Lease) renew(t *term, every time.Duration) {
 	ctx, cancel := context.WithDeadline(context.Background(), dl)
 	err := l.b.Renew(ctx)
 	cancel()
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrLost):
 		t.end(fmt.Errorf("renew: %w", err))
 		return
+	case err != nil:
+		// A transient failure (a timeout on a busy machine, a dropped connection): the lease
+		// is still surely ours until the term's deadline, so lead on and try again at the
+		// next tick. The lapse timer ends the term if no renewal gets through by then.
+		if t.renewFails++; t.renewFails == 1 {
+			l.log.Warn("lease renewal failed; retrying while the lease is surely held", "lease_revision", t.token,
+				"error", err, "held_for", time.Until(t.deadline()).Round(time.Millisecond).String())
+		}
+		return
+	}
+	if t.renewFails > 0 {
+		l.log.Info("lease renewed again", "lease_revision", t.token, "failed_renewals", t.renewFails)
+		t.renewFails = 0
 	}
 	t.extend(since)
 	l.account(t)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
@@ -53,7 +55,7 @@ func (p *Pipeline) dispatch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			select {
 			case p.lanes[p.laneOf(q.ev)] <- q:
 			case <-ctx.Done():
@@ -75,7 +77,7 @@ func (p *Pipeline) dispatchQueued(ctx context.Context) {
 	for {
 		select {
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			select {
 			case p.lanes[p.laneOf(q.ev)] <- q:
 			case <-ctx.Done():
@@ -92,7 +94,7 @@ func (p *Pipeline) abandonQueued() {
 	for {
 		select {
 		case q := <-p.queue:
-			p.m.queueDepth.Dec()
+			p.took()
 			p.keep(q)
 		default:
 			return
@@ -114,7 +116,7 @@ func (p *Pipeline) laneOf(ev event.Event) int {
 
 // lane delivers its events one after the other, so per-key order holds.
 func (p *Pipeline) lane(ctx context.Context, in <-chan queued) {
-	if len(p.cfg.Members) > 1 {
+	if len(p.outs) > 1 {
 		p.laneMembers(ctx, in)
 		return
 	}
@@ -150,7 +152,12 @@ func (p *Pipeline) deliver(ctx context.Context, ev event.Event) (dup bool, err e
 	if dup {
 		return true, nil
 	}
-	if err := p.deliverTo(ctx, p.sink, ev); err != nil {
+	if len(p.outs) == 1 {
+		err = p.deliverTo(ctx, p.outs[0], ev)
+	} else {
+		err = p.fanOut(ctx, ev)
+	}
+	if err != nil {
 		return false, err
 	}
 	p.acked(ev)
@@ -169,10 +176,12 @@ func (p *Pipeline) prepare(ctx context.Context, ev event.Event) (_ event.Event, 
 	return ev, false
 }
 
-// deliverTo publishes ev to sink, retrying with backoff until it is acknowledged or ctx
-// ends. An event of an ended lease term is not published (ErrFenced); one the broker
-// refuses for good becomes a bounded record on the invalid subject.
-func (p *Pipeline) deliverTo(ctx context.Context, sink sinks.Publisher, ev event.Event) error {
+// deliverTo publishes ev to one sink, retrying with backoff until it is acknowledged, ctx
+// ends or the sink is closed: this is the only retry loop between the bridge and a broker
+// (a sink makes one attempt per Publish). An event of an ended lease term is not
+// published (ErrFenced); one the broker refuses for good becomes a bounded record on the
+// invalid subject.
+func (p *Pipeline) deliverTo(ctx context.Context, sink out, ev event.Event) error {
 	p.m.inflight.Inc()
 	defer p.m.inflight.Dec()
 	b := backoff.Backoff{Base: p.cfg.RetryBase, Max: p.cfg.RetryMax}
@@ -195,7 +204,7 @@ func (p *Pipeline) deliverTo(ctx context.Context, sink sinks.Publisher, ev event
 			ev = rejected(ev, err)
 			continue
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, sinks.ErrClosed) {
 			return fmt.Errorf("deliver %s: %w", ev.ID, errors.Join(ctx.Err(), err))
 		}
 		if attempt == 1 || attempt%50 == 0 {
@@ -204,13 +213,30 @@ func (p *Pipeline) deliverTo(ctx context.Context, sink sinks.Publisher, ev event
 		if err := backoff.Sleep(ctx, b.Next()); err != nil {
 			return fmt.Errorf("deliver %s: %w", ev.ID, err)
 		}
+		sink.retries.Inc()
 	}
 }
 
-func (p *Pipeline) attempt(ctx context.Context, sink sinks.Publisher, ev event.Event) error {
+func (p *Pipeline) attempt(ctx context.Context, sink out, ev event.Event) error {
 	actx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 	defer cancel()
-	return sink.Publish(actx, ev)
+	return sink.pub.Publish(actx, ev)
+}
+
+// out is one sink the pipeline delivers to, with its name and retry counter.
+type out struct {
+	pub     sinks.Publisher
+	name    string
+	retries prometheus.Counter // rhombus_bridge_sink_retries_total{sink}
+}
+
+// newOut names pub after the sink (its Name, else "sink<i>").
+func newOut(sm *sinks.Metrics, pub sinks.Publisher, i int) out {
+	name := fmt.Sprintf("sink%d", i)
+	if n, ok := pub.(interface{ Name() string }); ok {
+		name = n.Name()
+	}
+	return out{pub: pub, name: name, retries: sm.For(name).Retries}
 }
 
 func (p *Pipeline) acked(ev event.Event) {

@@ -5,8 +5,13 @@
 //     or heart-beats stall). Events wait in a bounded queue; when it is full the overflow is
 //     not dropped silently: it is counted and reported to the OverflowFunc as a gap, which
 //     REST backfill closes for alerts.
-//   - Publish, for webhooks and backfill: synchronous, returns nil only once the sink (all
-//     sinks, through a fan-out) acknowledged the event. Pipeline implements sinks.Publisher.
+//   - Publish, for webhooks and backfill: synchronous, returns nil only once every sink
+//     acknowledged the event. Pipeline implements sinks.Publisher.
+//
+// New takes every sink; with several, one fan-out (fanout.go) serves live and published
+// events alike: each sink is delivered to and retried on its own, and an event counts as
+// delivered once all acknowledged. A sink makes one attempt per Publish; deliverTo is the
+// only retry loop.
 //
 // Delivery runs in lanes chosen by partition key, so events of one device keep their order
 // while many devices are in flight at once. A failed publish is retried with backoff until

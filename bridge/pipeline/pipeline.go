@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,10 +28,8 @@ type Config struct {
 	DedupTTL       time.Duration // and for how long (10m, the NATS duplicate window)
 	DrainTimeout   time.Duration // bound on delivering what is queued once Run's ctx ends (15s)
 
-	// Members, when two or more, are the sinks behind the fan-out sink given to New: live
-	// events are delivered to each on its own (see members.go), so one broker's outage
-	// does not stop the others until MemberLag events (default Queue) wait for it.
-	Members   []sinks.Publisher
+	// MemberLag bounds, with two or more sinks, how many live events (across all lanes)
+	// may wait for one sink while the others go on (default Queue; see fanout.go).
 	MemberLag int
 
 	Filter     event.Filter                                          // RHOMBUS_ENTITIES
@@ -80,14 +79,15 @@ func (c *Config) defaults() {
 // Pipeline delivers events to a sink. See the package documentation.
 type Pipeline struct {
 	cfg     Config
-	sink    sinks.Publisher
+	outs    []out // the sinks, in the order given to New
 	queue   chan queued
 	lanes   []chan queued
 	seed    maphash.Seed
 	dedup   *dedup
 	m       *metrics
 	spill   spill
-	lag     []chan struct{} // per member: slots of MemberLag (several Members only)
+	lag     []chan struct{} // per sink: slots of MemberLag (several sinks only)
+	room    room            // Room's waiters
 	stopped atomic.Bool
 	last    atomic.Int64 // Unix ms of the last acknowledged event
 	run     sync.Mutex   // Run runs once at a time
@@ -111,10 +111,11 @@ var ErrStopped = errors.New("pipeline stopped")
 // ErrFenced is returned for an event whose lease term has ended.
 var ErrFenced = errors.New("lease term over: event fenced off")
 
-// New validates cfg and returns a pipeline delivering to sink.
-func New(cfg Config, sink sinks.Publisher) (*Pipeline, error) {
+// New validates cfg and returns a pipeline delivering every event to each of outs (at
+// least one): an event counts as delivered once every sink acknowledged it.
+func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
 	cfg.defaults()
-	if sink == nil {
+	if len(outs) == 0 || slices.Contains(outs, nil) {
 		return nil, errors.New("pipeline: no sink")
 	}
 	if cfg.Queue < 1 || cfg.Lanes < 1 || cfg.PublishTimeout < 0 || cfg.RetryBase <= 0 || cfg.RetryMax < cfg.RetryBase {
@@ -124,10 +125,14 @@ func New(cfg Config, sink sinks.Publisher) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	p := &Pipeline{cfg: cfg, sink: sink, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
+	sm := sinks.NewMetrics(cfg.Registerer)
+	p := &Pipeline{cfg: cfg, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
 		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m}
-	for range cfg.Members {
-		p.lag = append(p.lag, make(chan struct{}, cfg.MemberLag))
+	for i, o := range outs {
+		p.outs = append(p.outs, newOut(sm, o, i))
+		if len(outs) > 1 {
+			p.lag = append(p.lag, make(chan struct{}, cfg.MemberLag))
+		}
 	}
 	p.lanes = make([]chan queued, cfg.Lanes)
 	for i := range p.lanes {
@@ -181,8 +186,9 @@ func (p *Pipeline) admit(ev *event.Event) bool {
 	return true
 }
 
-// Publish delivers ev now and returns nil once the sink acknowledged it (or it was
-// acknowledged recently). It retries failed attempts until ctx ends. Filtered events
+// Publish delivers ev now and returns nil once every sink acknowledged it (or it was
+// acknowledged recently); each sink is retried on its own, so one that already has ev is
+// not sent it again. It retries failed attempts until ctx ends. Filtered events
 // return nil at once.
 func (p *Pipeline) Publish(ctx context.Context, ev event.Event) error {
 	if p.stopped.Load() {
@@ -217,6 +223,3 @@ func (p *Pipeline) LastEventMs() int64 { return p.last.Load() }
 
 // QueueDepth is the number of live events waiting for a lane.
 func (p *Pipeline) QueueDepth() int { return len(p.queue) }
-
-// QueueCap is how many live events the in-memory queue holds.
-func (p *Pipeline) QueueCap() int { return cap(p.queue) }

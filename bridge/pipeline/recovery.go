@@ -11,9 +11,11 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
 
-// AlertSource lists the policy alerts created in [after, before] as backfill events whose
-// ids equal their live copies' (REST getPolicyAlertsV2).
-type AlertSource func(ctx context.Context, after, before time.Time) ([]event.Event, error)
+// AlertSource asks getPolicyAlertsV2 for one page: the policy alerts with afterMs ≤
+// timestampMs ≤ beforeMs (Unix ms, inclusive), past the cursor (lastTs, lastUUID) when
+// lastTs is not 0, as backfill events whose ids equal their live copies', in the order the
+// server returned them. Recovery does the paging (see pager).
+type AlertSource func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error)
 
 // WatermarkStore keeps the watermark where every replica can read it.
 type WatermarkStore interface {
@@ -32,6 +34,11 @@ type RecoveryConfig struct {
 	// SUBSCRIBE); alerts created before then are in the window, later ones arrive live.
 	// Default 1s.
 	Settle time.Duration
+	// Quiet is how long the feed must have been back before backfill runs after a flap (the
+	// feed dropped again less than Quiet after it came back): in a reconnect storm the
+	// gaps' windows merge and are fetched once the feed holds, instead of a page or two per
+	// reconnect, each of which a 429 with Retry-After: 60 can cost a minute. Default 2 × Settle.
+	Quiet  time.Duration
 	Source AlertSource
 	Store  WatermarkStore // nil: the watermark lives in memory only
 	// Live, when set, says whether the live feed is subscribed now: a gap is only closed
@@ -64,17 +71,40 @@ type Gap struct {
 // failover, disconnect, queue overflow) it holds the watermark, backfills policy alerts
 // from the REST API once the feed is live again, publishes a BRIDGE_GAP record, and only
 // then lets the watermark advance.
+//
+// Each stretch of time is fetched once. A gap adds its window [start − Overlap, end] to a
+// set of pending stretches (overlapping windows merge; what this term already fetched is
+// left out); the end is fixed once the feed is back. Backfill pages through the pending
+// stretches oldest first, publishes page by page and drops each stretch a page proved
+// complete, so a failure, or a new gap opening meanwhile, never makes it start again.
 type Recovery struct {
 	cfg  RecoveryConfig
 	p    *Pipeline
 	wm   *Watermark
-	mu   sync.Mutex
-	open *Gap
-	gen  uint64 // bumped by every Open, so a backfill racing a new Open keeps the gap open
 	kick chan struct{}
+
+	mu     sync.Mutex
+	gaps   []*gap    // open gaps, oldest first
+	todo   spans     // stretches not fetched yet
+	done   spans     // stretches fetched in this term
+	kickAt time.Time // the last Recover: the feed (or room in the queue) is back
+	flap   bool      // the last disconnect came less than Quiet after the feed was back
+
+	pg       *pager    // the window being paged, kept across passes (Run's goroutine)
+	order    pageOrder // the server's page order, once seen
+	cursorOK bool      // the server was seen to honour the lastTimestampMs/lastUuid cursor
 
 	closed     int64 // gaps closed
 	backfilled int64 // alerts published by backfill
+}
+
+// gap is an open Gap and its bookkeeping.
+type gap struct {
+	Gap
+	lastLoss  time.Time // the latest Open that joined it: its end is fixed only after a Recover since
+	end       int64     // Unix ms its window ends (0: not known yet)
+	alerts    int       // alerts backfilled inside its window
+	truncated bool      // its window reached past MaxAge
 }
 
 // NewRecovery ties a Recovery to the pipeline it publishes through and the watermark the
@@ -91,6 +121,9 @@ func NewRecovery(cfg RecoveryConfig, p *Pipeline, wm *Watermark) (*Recovery, err
 	}
 	if cfg.Settle <= 0 {
 		cfg.Settle = time.Second
+	}
+	if cfg.Quiet <= 0 {
+		cfg.Quiet = 2 * cfg.Settle
 	}
 	return &Recovery{cfg: cfg, p: p, wm: wm, kick: make(chan struct{}, 1)}, nil
 }
@@ -114,10 +147,11 @@ func (r *Recovery) Begin(ctx context.Context, cause string) error {
 	return nil
 }
 
-// Open records that events after start may have been missed. Opening while a gap is open
-// widens it and adds the cause.
+// Open records that events after start may have been missed (the feed is down). While
+// the feed has not been back since the last Open, the gap widens and adds the cause;
+// after that a new gap adds its own window.
 func (r *Recovery) Open(cause string, start time.Time) {
-	r.open1(cause, start, true)
+	r.open1(cause, start, true, true)
 }
 
 // OpenFor records that ev was lost (a full queue, a fenced or refused event): the gap
@@ -131,44 +165,86 @@ func (r *Recovery) OpenFor(cause string, ev event.Event) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	r.open1(cause, at, !ev.IsAlertCreate())
+	r.open1(cause, at, !ev.IsAlertCreate(), false)
 }
 
-func (r *Recovery) open1(cause string, start time.Time, nonAlerts bool) {
+func (r *Recovery) open1(cause string, start time.Time, nonAlerts, disconnect bool) {
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.open == nil {
-		r.open = &Gap{Start: start, Opened: time.Now()}
+	if disconnect && !r.kickAt.IsZero() {
+		r.flap = now.Sub(r.kickAt) < r.cfg.Quiet
+	}
+	var g *gap
+	if n := len(r.gaps); n > 0 && r.gaps[n-1].end == 0 {
+		g = r.gaps[n-1]
+		if start.Before(g.Start) {
+			g.Start = start
+		}
+	} else {
+		g = &gap{Gap: Gap{Start: start, Opened: now}}
+		r.gaps = append(r.gaps, g)
 		r.cfg.Metrics.opened(cause)
-	} else if start.Before(r.open.Start) {
-		r.open.Start = start
 	}
-	r.gen++
-	r.open.NonAlertsMayBeMissed = r.open.NonAlertsMayBeMissed || nonAlerts
-	if !contains(r.open.Causes, cause) {
-		r.open.Causes = append(r.open.Causes, cause)
+	g.lastLoss = now
+	g.NonAlertsMayBeMissed = g.NonAlertsMayBeMissed || nonAlerts
+	if !contains(g.Causes, cause) {
+		g.Causes = append(g.Causes, cause)
 	}
-	r.wm.Hold(start.UnixMilli())
+	for _, w := range (spans{{r.from(start), openEnd}}).minus(r.done) {
+		r.todo = r.todo.add(w)
+	}
+	r.holdLocked()
 }
 
-// Recover asks Run to close the open gap now (the feed is subscribed again, or the queue
-// has room again). It does not block.
+// from is where the window of a gap starting at start begins.
+func (r *Recovery) from(start time.Time) int64 { return start.Add(-r.cfg.Overlap).UnixMilli() }
+
+// holdLocked pins the watermark at the earliest pending stretch plus the overlap (a
+// successor's backfill starts that much before the watermark, so it starts on the first
+// alert not yet fetched), or releases it when nothing is pending. As pages complete the
+// front of a window, the watermark moves with them.
+func (r *Recovery) holdLocked() {
+	r.wm.Release()
+	if len(r.todo) > 0 {
+		r.wm.Hold(r.todo[0].lo + r.cfg.Overlap.Milliseconds())
+	}
+}
+
+// Recover asks Run to close the open gaps (the feed is subscribed again, or the queue
+// has room again). It does not block. Backfill starts Settle after the last Recover (or
+// Quiet after it, when the feed is flapping).
 func (r *Recovery) Recover() {
+	r.mu.Lock()
+	r.kickAt = time.Now()
+	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
 }
 
-// OpenGap returns a copy of the open gap, or nil.
+// OpenGap returns the open gaps as one (the earliest start, every cause), or nil.
 func (r *Recovery) OpenGap() *Gap {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.open == nil {
+	if len(r.gaps) == 0 {
 		return nil
 	}
-	g := *r.open
+	g := r.gaps[0].Gap
 	g.Causes = append([]string(nil), g.Causes...)
+	for _, o := range r.gaps[1:] {
+		if o.Start.Before(g.Start) {
+			g.Start = o.Start
+		}
+		for _, c := range o.Causes {
+			if !contains(g.Causes, c) {
+				g.Causes = append(g.Causes, c)
+			}
+		}
+		g.NonAlertsMayBeMissed = g.NonAlertsMayBeMissed || o.NonAlertsMayBeMissed
+		g.Retries = max(g.Retries, o.Retries)
+	}
 	return &g
 }
 

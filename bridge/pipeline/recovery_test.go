@@ -1,9 +1,12 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,31 +18,88 @@ import (
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
-// history is an alert source over a fixed list of alerts with REST semantics (inclusive
-// time bounds); fail makes the next calls fail.
+// history is an alert source over a list of alerts with getPolicyAlertsV2's semantics:
+// inclusive bounds, pages of at most pageCap (default 100), oldest first (newest: newest
+// first), the lastTimestampMs/lastUuid cursor honoured in page order. fail makes the next
+// calls fail; onCall, when set, runs before each call is answered (call number from 1).
 type history struct {
-	mu     sync.Mutex
-	alerts []event.Event
-	fail   atomic.Int32
-	calls  atomic.Int32
+	mu       sync.Mutex
+	alerts   []event.Event
+	pageCap  int
+	newest   bool
+	returned map[string]int // uuid → how many answers held it
+	onCall   func(n int)
+	fail     atomic.Int32
+	calls    atomic.Int32
 }
 
-func (h *history) source(_ context.Context, after, before time.Time) ([]event.Event, error) {
-	h.calls.Add(1)
+func (h *history) source(_ context.Context, after, before, lastTs int64, lastUUID string) ([]event.Event, error) {
+	n := int(h.calls.Add(1))
+	if h.onCall != nil {
+		h.onCall(n)
+	}
 	if h.fail.Load() > 0 {
 		h.fail.Add(-1)
 		return nil, errors.New("503 from REST")
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	all := slices.Clone(h.alerts)
+	slices.SortFunc(all, func(a, b event.Event) int {
+		return cmp.Or(cmp.Compare(a.TimestampMs, b.TimestampMs), strings.Compare(a.EntityUUID, b.EntityUUID))
+	})
+	if h.newest {
+		slices.Reverse(all)
+	}
+	limit := cmp.Or(h.pageCap, 100)
 	var out []event.Event
-	for _, ev := range h.alerts {
-		if ev.TimestampMs >= after.UnixMilli() && ev.TimestampMs <= before.UnixMilli() {
+	for _, ev := range all {
+		if len(out) == limit {
+			break
+		}
+		if ev.TimestampMs >= after && ev.TimestampMs <= before && h.pastCursor(ev, lastTs, lastUUID) {
 			ev.Via = event.ViaBackfill
 			out = append(out, ev)
 		}
 	}
+	if h.returned == nil {
+		h.returned = map[string]int{}
+	}
+	for _, ev := range out {
+		h.returned[ev.EntityUUID]++
+	}
 	return out, nil
+}
+
+// pastCursor: after (lastTs, lastUUID) in page order.
+func (h *history) pastCursor(ev event.Event, lastTs int64, lastUUID string) bool {
+	if lastTs == 0 {
+		return true
+	}
+	c := cmp.Or(cmp.Compare(ev.TimestampMs, lastTs), strings.Compare(ev.EntityUUID, lastUUID))
+	if h.newest {
+		return c < 0
+	}
+	return c > 0
+}
+
+func (h *history) add(evs ...event.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.alerts = append(h.alerts, evs...)
+}
+
+// refetched lists the alerts more than one answer held.
+func (h *history) refetched() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for id, n := range h.returned {
+		if n > 1 {
+			out = append(out, fmt.Sprintf("%s×%d", id, n))
+		}
+	}
+	return out
 }
 
 type memStore struct{ v atomic.Int64 }
@@ -177,6 +237,9 @@ func runningPipeline(t *testing.T) (*broker, *pipeline.Pipeline, *pipeline.Water
 func newRecovery(t *testing.T, cfg pipeline.RecoveryConfig, p *pipeline.Pipeline, wm *pipeline.Watermark) *pipeline.Recovery {
 	t.Helper()
 	cfg.Instance, cfg.Org = "i1", "ORG"
+	if cfg.Logger == nil {
+		cfg.Logger = quietLog()
+	}
 	r, err := pipeline.NewRecovery(cfg, p, wm)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,8 @@ type Watermark struct {
 	low     uint64           // lowest sequence number not yet acknowledged
 	pending map[uint64]int64 // acknowledged out of order: seq → timestamp
 	mark    int64
-	hold    int64 // >0: the mark reported is at most this
+	hold    int64         // >0: the mark reported is at most this
+	idle    chan struct{} // handed out by Drained while events are outstanding
 }
 
 // NewWatermark starts a tracker at mark (the persisted watermark, or 0).
@@ -41,7 +42,7 @@ func (w *Watermark) done(seq uint64, ts int64) {
 	for {
 		t, ok := w.pending[w.low]
 		if !ok {
-			return
+			break
 		}
 		delete(w.pending, w.low)
 		w.low++
@@ -49,7 +50,28 @@ func (w *Watermark) done(seq uint64, ts int64) {
 			w.mark = t
 		}
 	}
+	if w.low == w.next && w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
 }
+
+// Drained returns a channel closed once no live event is outstanding (at once if none is
+// now): what a leader handing over waits for.
+func (w *Watermark) Drained() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.low == w.next {
+		return closed
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	return w.idle
+}
+
+// closed is a channel that is always closed.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Mark is the current watermark in Unix milliseconds (0: none yet).
 func (w *Watermark) Mark() int64 {
@@ -91,16 +113,6 @@ func (w *Watermark) Reset(mark int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.mark, w.hold = mark, 0
-}
-
-// Advance raises the mark to ts if it is newer (for example after a backfill covered
-// everything up to ts) and nothing live is outstanding.
-func (w *Watermark) Advance(ts int64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.low == w.next && ts > w.mark {
-		w.mark = ts
-	}
 }
 
 // Outstanding is the number of live events queued but not yet acknowledged.

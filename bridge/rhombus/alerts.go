@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
@@ -100,58 +98,6 @@ type alertsQuery struct {
 	LastUUID   string `json:"lastUuid,omitempty"`
 }
 
-// PolicyAlerts returns every policy alert with after ≤ timestampMs ≤ before, each once,
-// oldest first. Paging does not rely on one reading of the API: pages may be short or
-// newest-first; each next page narrows the window past what was seen (the bound on the
-// page's far side, and the last record as a lastTimestampMs/lastUuid cursor); a page that
-// adds nothing new is asked once more without the cursor, then paging stops.
-func (c *Client) PolicyAlerts(ctx context.Context, after, before time.Time) ([]PolicyAlert, error) {
-	q := alertsQuery{After: after.UnixMilli(), Before: before.UnixMilli(), MaxResults: c.cfg.PageSize}
-	lo, hi := q.After, q.Before
-	seen := make(map[string]bool)
-	var out []PolicyAlert
-	for page := 0; page < c.cfg.MaxPages; page++ {
-		recs, err := c.alertPage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		added := 0
-		for _, a := range recs {
-			if a.UUID == "" || seen[a.UUID] || a.TimestampMs < lo || a.TimestampMs > hi {
-				continue
-			}
-			seen[a.UUID] = true
-			out = append(out, a)
-			added++
-		}
-		if added == 0 {
-			if q.LastTs == 0 {
-				sortAlerts(out)
-				return out, nil
-			}
-			q.LastTs, q.LastUUID = 0, "" // the cursor may be read differently: once more without it
-			continue
-		}
-		narrow(&q, recs)
-	}
-	sortAlerts(out)
-	return out, fmt.Errorf("rhombus: getPolicyAlertsV2: still finding alerts after %d pages (%d alerts)", c.cfg.MaxPages, len(out))
-}
-
-// narrow moves the window past a page: its far bound to the page's last timestamp
-// (inclusive, so same-millisecond alerts are asked again and de-duplicated) and the cursor
-// to its last record. Order is read from the page itself.
-func narrow(q *alertsQuery, recs []PolicyAlert) {
-	first, last := recs[0], recs[len(recs)-1]
-	q.LastTs, q.LastUUID = last.TimestampMs, last.UUID
-	switch {
-	case first.TimestampMs > last.TimestampMs: // newest first
-		q.Before = last.TimestampMs
-	case first.TimestampMs < last.TimestampMs: // oldest first
-		q.After = last.TimestampMs
-	}
-}
-
 func (c *Client) alertPage(ctx context.Context, q alertsQuery) ([]PolicyAlert, error) {
 	var resp struct {
 		PolicyAlerts []json.RawMessage `json:"policyAlerts"`
@@ -171,20 +117,16 @@ func (c *Client) alertPage(ctx context.Context, q alertsQuery) ([]PolicyAlert, e
 	return out, nil
 }
 
-func sortAlerts(a []PolicyAlert) {
-	sort.Slice(a, func(i, j int) bool {
-		if a[i].TimestampMs != a[j].TimestampMs {
-			return a[i].TimestampMs < a[j].TimestampMs
-		}
-		return a[i].UUID < a[j].UUID
-	})
-}
-
-// AlertEvents returns a backfill source for org (the shape of pipeline.AlertSource): the
-// policy alerts created in [after, before] as events whose ids equal their live copies'.
-func (c *Client) AlertEvents(org string) func(ctx context.Context, after, before time.Time) ([]event.Event, error) {
-	return func(ctx context.Context, after, before time.Time) ([]event.Event, error) {
-		alerts, err := c.PolicyAlerts(ctx, after, before)
+// AlertEvents returns the backfill source for org (the shape of pipeline.AlertSource):
+// one getPolicyAlertsV2 page of the policy alerts with afterMs ≤ timestampMs ≤ beforeMs,
+// past the cursor (lastTs, lastUUID) when lastTs is not 0, asking for PageSize, as events
+// whose ids equal their live copies', in the order Rhombus returned them. Its calls go
+// ahead of enrichment in the REST budget (WithPriority). The paging itself (narrowing,
+// de-duplication, when to stop) is the caller's: see pipeline.Recovery.
+func (c *Client) AlertEvents(org string) func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
+	return func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
+		q := alertsQuery{After: afterMs, Before: beforeMs, MaxResults: c.cfg.PageSize, LastTs: lastTs, LastUUID: lastUUID}
+		alerts, err := c.alertPage(WithPriority(ctx), q)
 		if err != nil {
 			return nil, err
 		}

@@ -2,116 +2,12 @@ package rhombus
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
 )
-
-// seedAlerts creates n history-only alerts, 4 per millisecond from base, and returns the
-// uuids with after ≤ ts ≤ before.
-func seedAlerts(s *sim.Server, n int, base, after, before int64) map[string]bool {
-	want := map[string]bool{}
-	for i := 0; i < n; i++ {
-		ts := base + int64(i/4)
-		a := s.CreateAlert(sim.Alert{TimestampMs: ts, HistoryOnly: true})
-		if ts >= after && ts <= before {
-			want[a.UUID] = true
-		}
-	}
-	return want
-}
-
-func checkOnce(t *testing.T, got []PolicyAlert, want map[string]bool) {
-	t.Helper()
-	seen := map[string]bool{}
-	for i, a := range got {
-		if seen[a.UUID] {
-			t.Fatalf("alert %s returned twice", a.UUID)
-		}
-		seen[a.UUID] = true
-		if !want[a.UUID] {
-			t.Fatalf("alert %s (ts %d) not in the window", a.UUID, a.TimestampMs)
-		}
-		if i > 0 && got[i-1].TimestampMs > a.TimestampMs {
-			t.Fatal("not sorted oldest first")
-		}
-	}
-	if len(seen) != len(want) {
-		t.Fatalf("got %d alerts, want %d", len(seen), len(want))
-	}
-}
-
-// Server page caps below maxResults, both orders, inclusive bounds and same-millisecond
-// alerts straddling page boundaries (so pages overlap): every alert in the window once.
-func TestPolicyAlertsPagingSim(t *testing.T) {
-	for _, newest := range []bool{false, true} {
-		t.Run(fmt.Sprintf("newestFirst=%v", newest), func(t *testing.T) {
-			s := startSim(t, sim.Config{RESTPageCap: 7, NewestFirst: newest})
-			base := time.Now().Add(-time.Hour).UnixMilli()
-			after, before := base+10, base+60 // inclusive; 4 alerts per ms
-			want := seedAlerts(s, 400, base, after, before)
-			c := newTestClient(t, s.URL(), func(c *ClientConfig) { c.PageSize = 50 })
-			got, err := c.PolicyAlerts(ctxT(t, 20*time.Second), time.UnixMilli(after), time.UnixMilli(before))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkOnce(t, got, want)
-			t.Logf("%d alerts in %d calls", len(got), len(s.CallsTo("/api/event/getPolicyAlertsV2")))
-		})
-	}
-}
-
-// A server that ignores the cursor entirely and caps pages, newest first, with many
-// alerts in one millisecond: bounds-only narrowing and de-duplication still find all.
-func TestPolicyAlertsPagingCursorIgnored(t *testing.T) {
-	type rec struct {
-		UUID string `json:"uuid"`
-		Ts   int64  `json:"timestampMs"`
-	}
-	var all []rec
-	for i := 0; i < 60; i++ {
-		all = append(all, rec{UUID: fmt.Sprintf("a%03d", i), Ts: 1000 + int64(i/3)})
-	}
-	var mu sync.Mutex
-	calls := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var q alertsQuery
-		_ = json.NewDecoder(r.Body).Decode(&q)
-		mu.Lock()
-		calls++
-		mu.Unlock()
-		var page []rec
-		for i := len(all) - 1; i >= 0 && len(page) < 4; i-- { // newest first, cap 4
-			if all[i].Ts >= q.After && all[i].Ts <= q.Before {
-				page = append(page, all[i])
-			}
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"policyAlerts": page})
-	}))
-	defer srv.Close()
-	c := newTestClient(t, srv.URL, nil)
-	got, err := c.PolicyAlerts(ctxT(t, 20*time.Second), time.UnixMilli(1000), time.UnixMilli(2000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{}
-	for _, a := range all {
-		want[a.UUID] = true
-	}
-	checkOnce(t, got, want)
-	// And the number of pages is bounded.
-	c = newTestClient(t, srv.URL, func(c *ClientConfig) { c.MaxPages = 3 })
-	if _, err := c.PolicyAlerts(ctxT(t, 20*time.Second), time.UnixMilli(1000), time.UnixMilli(2000)); err == nil {
-		t.Fatal("no error after MaxPages")
-	}
-}
 
 // A backfilled alert gets the same id as its live copy, in every live shape.
 func TestBackfillIDsMatchLive(t *testing.T) {
@@ -123,7 +19,8 @@ func TestBackfillIDsMatchLive(t *testing.T) {
 		alerts = append(alerts, s.CreateAlert(sim.Alert{Shape: sh, HistoryOnly: true}))
 	}
 	c := newTestClient(t, s.URL(), nil)
-	evs, err := c.AlertEvents(org)(ctxT(t, 10*time.Second), now.Add(-time.Minute), time.Now().Add(time.Minute))
+	evs, err := c.AlertEvents(org)(ctxT(t, 10*time.Second), now.Add(-time.Minute).UnixMilli(),
+		time.Now().Add(time.Minute).UnixMilli(), 0, "")
 	if err != nil || len(evs) != len(alerts) {
 		t.Fatalf("%d events, %v", len(evs), err)
 	}

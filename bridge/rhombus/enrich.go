@@ -18,7 +18,8 @@ import (
 //
 // Completing alerts costs REST calls, which the org's budget limits. The Enricher never
 // queues behind that budget: it has its own share (half the client's rate) and when that
-// is spent an alert is published without details at once (counted) rather than held.
+// is spent, or while backfill has calls waiting or running (backfill goes first), an
+// alert is published without details at once (counted) rather than held.
 type Enricher struct {
 	c       *Client
 	wait    time.Duration
@@ -49,10 +50,10 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 	ctx, cancel := context.WithTimeout(WithoutQueueing(ctx), e.wait)
 	defer cancel()
 	if ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "" {
-		if e.budget.Allow() {
+		if !e.c.prio.busy() && e.budget.Allow() {
 			ev = e.complete(ctx, ev)
 		} else if n := e.skipped.Add(1); n == 1 || n%100 == 0 {
-			e.log.Warn("REST budget spent: alerts published without details", "skipped_total", n)
+			e.log.Warn("REST budget spent or taken by backfill: alerts published without details", "skipped_total", n)
 		}
 	}
 	if ev.DeviceUUID != "" {
@@ -89,7 +90,7 @@ func (e *Enricher) complete(ctx context.Context, ev event.Event) event.Event {
 }
 
 // Skipped is the number of alerts published without details because the REST budget
-// share was spent.
+// share was spent or backfill had it.
 func (e *Enricher) Skipped() int64 { return e.skipped.Load() }
 
 func errString(err error) string {

@@ -38,7 +38,6 @@ type ClientConfig struct {
 
 	CameraTTL time.Duration // camera-name cache lifetime (default 5 min)
 	PageSize  int           // maxResults asked of getPolicyAlertsV2 (default 500)
-	MaxPages  int           // pages per PolicyAlerts call (default 2000)
 
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -60,7 +59,8 @@ func (e *APIError) Error() string { return "rhombus: API error: " + e.Message }
 
 // Client calls the Rhombus REST API: every call POSTs JSON with the auth headers, waits for
 // the client-side rate limit and for any Retry-After in force, retries 5xx and transport
-// errors with full-jitter backoff, and never retries other 4xx. Safe for concurrent use.
+// errors with full-jitter backoff, and never retries other 4xx. Calls marked WithPriority
+// (backfill) go first. Safe for concurrent use.
 type Client struct {
 	cfg     ClientConfig
 	log     *slog.Logger
@@ -69,6 +69,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	notBefore time.Time // no call before this (Retry-After)
+	prio      priorityGate
 
 	cams cameraCache
 }
@@ -121,9 +122,6 @@ func defaults(cfg *ClientConfig) {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 500
 	}
-	if cfg.MaxPages <= 0 {
-		cfg.MaxPages = 2000
-	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
@@ -137,6 +135,10 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("rhombus %s: encode: %w", path, err)
+	}
+	if hasPriority(ctx) {
+		c.prio.enter()
+		defer c.prio.leave()
 	}
 	b := backoff.Backoff{Base: c.cfg.RetryBase, Max: c.cfg.RetryMax}
 	for attempt := 1; ; attempt++ {
@@ -172,9 +174,15 @@ func (c *Client) Call(ctx context.Context, path string, req, resp any) error {
 var ErrPastDeadline = fmt.Errorf("cannot call before the deadline: %w", context.DeadlineExceeded)
 
 // wait blocks until any Retry-After has elapsed and the rate limiter admits a call. A
-// Retry-After that arrives while the call waits for the limiter is waited out too.
+// Retry-After that arrives while the call waits for the limiter is waited out too. A call
+// without priority first lets the priority calls go.
 func (c *Client) wait(ctx context.Context) error {
 	for {
+		if !hasPriority(ctx) {
+			if err := c.prio.yield(ctx); err != nil {
+				return err
+			}
+		}
 		d := c.heldFor()
 		if d > 0 && ctx.Value(noQueueKey{}) != nil {
 			return fmt.Errorf("%w: Retry-After holds calls for %s", ErrPastDeadline, d.Round(time.Millisecond))

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/webhook"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
@@ -83,8 +84,13 @@ func newEnv(t testing.TB, mod func(*webhook.Config)) *env {
 	if mod != nil {
 		mod(&cfg)
 	}
-	var err error
-	if e.h, err = webhook.New(cfg, e.sink); err != nil {
+	// The handler publishes through the pipeline, as in the bridge: the sink makes one
+	// attempt per Publish and the pipeline retries until the handler's AckTimeout.
+	p, err := pipeline.New(pipeline.Config{Logger: quiet(), RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}, e.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.h, err = webhook.New(cfg, p); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(e.h)

@@ -40,15 +40,6 @@ func ServerFrom(c config.Webhook, h *Handler) *Server {
 		ClientCN: c.ClientCN}
 }
 
-// Run listens on Addr and serves until ctx ends, then drains (see Serve).
-func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("webhook: listen %s: %w", s.Addr, err)
-	}
-	return s.Serve(ctx, ln)
-}
-
 // Serve serves on ln (closing it) until ctx ends. Then it drains: new requests get 503
 // with Retry-After while those in progress finish, for at most DrainTimeout; then the
 // server shuts down. It returns nil after a drain, or the error that stopped serving.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,9 +46,11 @@ func TestMurmur2MatchesJava(t *testing.T) {
 	}
 }
 
-// publishByDevice publishes evs, one goroutine per key, each key in order.
-func publishByDevice(ctx context.Context, t *testing.T, pub func(context.Context, event.Event) error, evs []event.Event) {
+// publishByDevice publishes evs, one goroutine per key, each key in order, retrying
+// failed attempts as the pipeline does; it returns how many attempts failed.
+func publishByDevice(ctx context.Context, t *testing.T, pub func(context.Context, event.Event) error, evs []event.Event) int64 {
 	t.Helper()
+	var failed atomic.Int64
 	byKey := make(map[string][]event.Event)
 	for _, ev := range evs {
 		byKey[ev.Key()] = append(byKey[ev.Key()], ev)
@@ -56,7 +59,9 @@ func publishByDevice(ctx context.Context, t *testing.T, pub func(context.Context
 	for _, list := range byKey {
 		wg.Go(func() {
 			for _, ev := range list {
-				if err := pub(ctx, ev); err != nil {
+				n, err := sinktest.Retry(ctx, pub, ev)
+				failed.Add(int64(n))
+				if err != nil {
 					t.Errorf("publish %s: %v", ev.ID, err)
 					return
 				}
@@ -64,6 +69,7 @@ func publishByDevice(ctx context.Context, t *testing.T, pub func(context.Context
 		})
 	}
 	wg.Wait()
+	return failed.Load()
 }
 
 // checkStored: each event once, on its Java partition, per key in publish order.

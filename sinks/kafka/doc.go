@@ -17,13 +17,15 @@
 //
 //   - an id already acknowledged is success without writing;
 //   - a Publish of an id that is being written waits for that write's outcome;
-//   - the writer makes one attempt per write (MaxAttempts 1), so the sink alone decides
-//     on retries: a rejection that means "not stored" (not leader, unknown partition,
-//     not enough replicas, too large) is simply retried; an ambiguous one (timeout,
-//     connection lost, NOT_ENOUGH_REPLICAS_AFTER_APPEND, unknown error) marks the id
-//     "unknown", and before writing it again the sink reads its partition back from the
+//   - Publish makes one write attempt (the writer's MaxAttempts is 1 too) and the caller
+//     (the pipeline) decides on retries: a rejection that means "not stored" (not
+//     leader, unknown partition, not enough replicas) forgets the id; an ambiguous one
+//     (timeout, connection lost, NOT_ENOUGH_REPLICAS_AFTER_APPEND, unknown error) marks
+//     it "unknown", and the next Publish of it first reads its partition back from the
 //     first record stamped at or after the id's first attempt (every attempt carries
 //     that timestamp) and looks for a record with its ce_id. Found: success, no write.
+//     Errors that say the broker will never take the record (too large, invalid) wrap
+//     sinks.ErrRejected; a Publish refused by Close wraps sinks.ErrClosed.
 //   - a write attempt is not cancelled by the caller's ctx (an abandoned write would
 //     make the outcome unknowable); it is bounded by WriteTimeout and by MaxInFlight
 //     attempts at once. Publish itself returns when its ctx ends.

@@ -71,8 +71,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // partitions fail over to the others (as after a leader election).
 func TestBrokerDownMidStream(t *testing.T) {
 	c := newCluster(t)
-	reg := prometheus.NewRegistry()
-	s := newSink(t, c, func(cfg *kafka.Config) { cfg.Registerer = reg })
+	s := newSink(t, c, nil)
 	evs := sinktest.Events(t, 1000, 40)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
@@ -97,16 +96,15 @@ func TestBrokerDownMidStream(t *testing.T) {
 		}
 		return err
 	}
-	publishByDevice(ctx, t, pub, evs)
+	failed := publishByDevice(ctx, t, pub, evs)
 	<-restored
 	recs, err := readAll(ctx, c.ListenAddrs())
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkStored(t, recs, evs)
-	retries := counter(t, reg, "rhombus_bridge_sink_retries_total")
-	t.Logf("%v write attempts retried", retries)
-	if retries == 0 {
+	t.Logf("%v write attempts failed and were retried", failed)
+	if failed == 0 {
 		t.Error("the broker outage caused no retry: the test did not test it")
 	}
 }

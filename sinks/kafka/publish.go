@@ -13,9 +13,10 @@ import (
 )
 
 // Publish writes ev and returns nil once every in-sync replica acknowledged it, or when
-// this process already wrote ev.ID within the window. Failed attempts are retried until
-// ctx ends; an attempt that may have stored the record is read back before it is
-// written again.
+// this process already wrote ev.ID within the window. It makes one write attempt; an
+// earlier attempt that may have stored the record is read back first. A failure wraps
+// sinks.ErrRejected when the broker will never take the record, ErrClosed after Close,
+// and is transient otherwise (the caller retries with the same event).
 func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 	if !s.enter() {
 		return ErrClosed
@@ -26,48 +27,47 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 	if err := s.hold.wait(ctx); err != nil {
 		return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
 	}
-	var last error
-	for n := 0; ; {
-		acked, wait, e, a := s.win.claim(ev.ID, time.Now())
+	e, a, err := s.claim(ctx, ev.ID)
+	if err != nil || a == nil {
+		return err
+	}
+	if err := s.start(ctx, e, a, ev); err != nil {
+		return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
+	}
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		if e.prev != nil { // keep the cause of the earlier failure: the deadline alone says nothing
+			return fmt.Errorf("kafka: publish %s: %w (write continues in the background; last attempt: %w)", ev.ID, ctx.Err(), e.prev)
+		}
+		return fmt.Errorf("kafka: publish %s: %w (write continues in the background)", ev.ID, ctx.Err())
+	}
+	if a.err == nil {
+		return nil
+	}
+	err = s.topicError(a.err)
+	if rejected(err) {
+		return fmt.Errorf("kafka: publish %s: %w: %w", ev.ID, sinks.ErrRejected, err)
+	}
+	return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
+}
+
+// claim takes id over for one attempt (a != nil), or reports it stored (a == nil). While
+// another attempt of the same id is under way it waits for that one's outcome.
+func (s *Sink) claim(ctx context.Context, id string) (*entry, *attempt, error) {
+	for {
+		acked, wait, e, a := s.win.claim(id, time.Now())
 		switch {
 		case acked:
-			if n == 0 && last == nil {
-				s.m.Duplicates.Inc()
-			}
-			return nil
-		case wait != nil: // the same id is being written: its outcome decides
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return fmt.Errorf("kafka: publish %s: waiting for an earlier write of it: %w", ev.ID, ctx.Err())
-			}
-		}
-		if err := s.start(ctx, e, a, ev); err != nil {
-			return fmt.Errorf("kafka: publish %s: %w (last attempt: %w)", ev.ID, err, last)
+			s.m.Duplicates.Inc()
+			return nil, nil, nil
+		case wait == nil:
+			return e, a, nil
 		}
 		select {
-		case <-a.done:
+		case <-wait:
 		case <-ctx.Done():
-			if last != nil { // keep the cause of the earlier failure: the deadline alone says nothing
-				return fmt.Errorf("kafka: publish %s: %w (write continues in the background; last attempt: %w)", ev.ID, ctx.Err(), last)
-			}
-			return fmt.Errorf("kafka: publish %s: %w (write continues in the background)", ev.ID, ctx.Err())
-		}
-		if a.err == nil {
-			return nil
-		}
-		last = s.topicError(a.err)
-		if rejected(last) {
-			return fmt.Errorf("kafka: publish %s: %w: %w", ev.ID, sinks.ErrRejected, last)
-		}
-		if permanent(last) {
-			return fmt.Errorf("kafka: publish %s: %w", ev.ID, last)
-		}
-		n++
-		s.m.Retries.Inc()
-		if err := backoff(ctx, n); err != nil {
-			return fmt.Errorf("kafka: publish %s: %w (last attempt: %w)", ev.ID, err, last)
+			return nil, nil, fmt.Errorf("kafka: publish %s: waiting for an earlier write of it: %w", id, ctx.Err())
 		}
 	}
 }
@@ -149,12 +149,4 @@ func rejected(err error) bool {
 	var tooLarge kafkago.MessageTooLargeError
 	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
 		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.InvalidRecord)
-}
-
-// permanent reports errors a retry cannot fix.
-func permanent(err error) bool {
-	var tooLarge kafkago.MessageTooLargeError
-	return errors.As(err, &tooLarge) || errors.Is(err, kafkago.MessageSizeTooLarge) ||
-		errors.Is(err, kafkago.RecordListTooLarge) || errors.Is(err, kafkago.TopicAuthorizationFailed) ||
-		errors.Is(err, kafkago.InvalidRecord) || errors.Is(err, ErrClosed) || errors.Is(err, errNotSent)
 }

@@ -9,12 +9,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/sinktest"
 )
 
-// The first write is cut (its outcome unknown), and the read-back that must come before
-// a rewrite hangs past the caller's deadline: Publish returns at the deadline, and its
-// error still says why the earlier attempt failed instead of only "deadline exceeded".
+// The first write is cut (its outcome unknown: Publish fails at once, transient), and the
+// read-back that must come before the retry's write hangs past the caller's deadline: the
+// retry returns at the deadline, and its error still says why the earlier attempt failed
+// instead of only "deadline exceeded".
 func TestPublishErrorKeepsCauseWhenContextEndsMidAttempt(t *testing.T) {
 	c := newCluster(t)
 	s := newSink(t, c, nil)
@@ -35,10 +37,16 @@ func TestPublishErrorKeepsCauseWhenContextEndsMidAttempt(t *testing.T) {
 		c.SleepControl(func() { <-wake })
 		return nil, nil, false
 	})
+	ev := sinktest.Events(t, 1, 1)[0]
+	first, cancelFirst := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelFirst()
+	if err := s.Publish(first, ev); err == nil || errors.Is(err, sinks.ErrRejected) {
+		t.Fatalf("the cut write: want a transient error, got %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	err := s.Publish(ctx, sinktest.Events(t, 1, 1)[0])
+	err := s.Publish(ctx, ev)
 	el := time.Since(start)
 	wakeUp()
 	t.Logf("publish after %v: %v", el, err)

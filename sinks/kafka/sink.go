@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -209,18 +208,4 @@ func message(ev *event.Event, t0 time.Time) kafkago.Message {
 		h = append(h, kafkago.Header{Key: HeaderLeaseRev, Value: []byte(strconv.FormatUint(ev.Fence, 10))})
 	}
 	return kafkago.Message{Key: []byte(ev.Key()), Value: ev.Body, Headers: h, Time: t0}
-}
-
-// backoff waits before retry n: 25ms doubling to 1s, with jitter.
-func backoff(ctx context.Context, n int) error {
-	d := min(25*time.Millisecond<<min(n-1, 6), time.Second)
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

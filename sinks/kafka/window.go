@@ -36,6 +36,7 @@ type entry struct {
 	t0     time.Time // first write: the record timestamp of every attempt
 	at     time.Time // last settled
 	verify bool      // an attempt ended ambiguously: read back before writing again
+	prev   error     // why the attempt before cur failed (nil: cur is the first)
 	cur    *attempt
 	elem   *list.Element // position in window.order when settled
 }
@@ -72,7 +73,7 @@ func (w *window) claim(id string, now time.Time) (acked bool, wait <-chan struct
 		return false, e.cur.done, nil, nil
 	default: // stUnknown: take it over
 		w.order.Remove(e.elem)
-		e.elem = nil
+		e.elem, e.prev = nil, e.cur.err
 	}
 	e.state = stWriting
 	e.cur = &attempt{done: make(chan struct{})}

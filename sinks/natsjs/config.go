@@ -28,7 +28,7 @@ type Config struct {
 	ApplyMaxAge   bool
 	ApplyMaxBytes bool
 	MaxInFlight   int           // publishes awaiting an ack at once, default 1024
-	AckTimeout    time.Duration // wait for one PubAck before retrying, default 5s
+	AckTimeout    time.Duration // wait for one PubAck before the attempt fails, default 5s
 
 	Name       string // sink name in logs and metrics, default "nats"
 	Logger     *slog.Logger

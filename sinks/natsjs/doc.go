@@ -9,11 +9,13 @@
 //     a duplicate ack counts as success.
 //   - At most MaxInFlight publishes wait for an ack at once (a semaphore and the jetstream
 //     pending cap); more callers queue, bounded by their ctx.
-//   - An ack that does not arrive within AckTimeout, a disconnect, a stall or "no
-//     responders" is retried with the same msg id (the message may have been stored:
-//     the id makes the retry harmless) until ctx ends; the error then wraps ctx.Err()
-//     and the last cause. Errors the server gives as definite (a 4xx API error, a
-//     payload over the server's limit) are returned at once.
+//   - Publish makes one attempt. An ack that does not arrive within AckTimeout, a
+//     disconnect, a stall or "no responders" is a transient error: the caller (the
+//     pipeline) retries with the same event, hence the same msg id (the message may have
+//     been stored: the id makes the retry harmless). Errors that say the server will
+//     never take the message (a 400/413 API error, a payload over the server's limit, a
+//     bad subject) wrap sinks.ErrRejected; a Publish refused or abandoned by Close wraps
+//     sinks.ErrClosed.
 //   - Publish from one goroutine in sequence keeps its order: a call returns only after
 //     its ack, so the next starts after the previous was stored.
 //

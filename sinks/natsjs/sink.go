@@ -2,6 +2,7 @@ package natsjs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -184,42 +185,26 @@ func (s *Sink) message(ev *event.Event) *nats.Msg {
 	return &nats.Msg{Subject: ev.Subject(s.cfg.SubjectPrefix), Header: h, Data: ev.Body}
 }
 
-// publish retries one message with the same msg id until it is acknowledged, a definite
-// error comes back, or ctx ends.
+// publish makes one attempt to send msg and classifies its failure: ErrRejected when the
+// server will never take it as it is, ErrClosed when the sink closed meanwhile, anything
+// else transient (the caller retries with the same event, hence the same Nats-Msg-Id, so
+// the stream keeps one copy). While disconnected it fails at once rather than piling
+// copies into the reconnect buffer.
 func (s *Sink) publish(ctx context.Context, id string, msg *nats.Msg) error {
-	var last error
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			s.m.Retries.Inc()
-			if err := s.backoff(ctx, attempt); err != nil {
-				return fmt.Errorf("natsjs: publish %s: %w (last attempt: %w)", id, err, last)
-			}
-			if !s.nc.IsConnected() {
-				last = nats.ErrDisconnected // don't pile copies into the reconnect buffer
-				continue
-			}
-		}
-		ack, err := s.once(ctx, msg)
-		if err == nil {
-			if ack.Duplicate {
-				s.m.Duplicates.Inc()
-			}
-			return nil
-		}
-		if cerr := ctx.Err(); cerr != nil && last != nil {
-			return fmt.Errorf("natsjs: publish %s: %w (last attempt: %w)", id, cerr, last)
-		}
-		if rejected(err) {
-			return fmt.Errorf("natsjs: publish %s: %w: %w", id, sinks.ErrRejected, err)
-		}
-		if permanent(err) {
-			return fmt.Errorf("natsjs: publish %s: %w", id, err)
-		}
-		if attempt == 0 || attempt%20 == 0 {
-			s.log.Debug("nats publish retry", "id", id, "attempt", attempt, "error", err)
-		}
-		last = err
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("natsjs: publish %s: %w (%s)", id, nats.ErrDisconnected, s.nc.Status())
 	}
+	ack, err := s.once(ctx, msg)
+	switch {
+	case err == nil:
+		if ack.Duplicate {
+			s.m.Duplicates.Inc()
+		}
+		return nil
+	case rejected(err):
+		return fmt.Errorf("natsjs: publish %s: %w: %w", id, sinks.ErrRejected, err)
+	}
+	return fmt.Errorf("natsjs: publish %s: %w", id, err)
 }
 
 // report hands the outcome for m to the publish waiting for it.
@@ -250,4 +235,13 @@ func (s *Sink) once(ctx context.Context, tmpl *nats.Msg) (*jetstream.PubAck, err
 		s.waiters.Delete(msg)
 		return nil, ErrClosed
 	}
+}
+
+// rejected reports errors that say the server will never take this message as it is.
+func rejected(err error) bool {
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) {
+		return true
+	}
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.Code == 400 || api.Code == 413)
 }

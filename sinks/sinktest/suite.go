@@ -81,7 +81,7 @@ func onceEach(t *testing.T, recs []Record, evs []event.Event) {
 func publishAll(ctx context.Context, t *testing.T, h Harness, evs []event.Event) {
 	t.Helper()
 	for _, ev := range evs {
-		if err := h.Sink.Publish(ctx, ev); err != nil {
+		if _, err := Retry(ctx, h.Sink.Publish, ev); err != nil {
 			t.Fatalf("publish %s: %v", ev.ID, err)
 		}
 	}
@@ -121,7 +121,7 @@ func testPerKeyOrder(t *testing.T, h Harness) {
 func testAckedIsReadable(t *testing.T, h Harness) {
 	ctx := ctxFor(t, 30*time.Second)
 	for i, ev := range Events(t, 10, 3) {
-		if err := h.Sink.Publish(ctx, ev); err != nil {
+		if _, err := Retry(ctx, h.Sink.Publish, ev); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := h.Read(ctx) // no waiting: nil from Publish means stored
@@ -251,7 +251,7 @@ func testConcurrent(t *testing.T, h Harness) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := g; i < len(evs); i += 16 {
-				if err := h.Sink.Publish(ctx, evs[i]); err != nil {
+				if _, err := Retry(ctx, h.Sink.Publish, evs[i]); err != nil {
 					t.Errorf("publish: %v", err)
 					return
 				}

@@ -1,9 +1,8 @@
-package app
+package watermark
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
@@ -43,13 +41,13 @@ func stateCluster(t *testing.T, opts ...kfake.Opt) (*kfake.Cluster, *atomic.Bool
 }
 
 // stateStore is one replica's store for org on k.
-func stateStore(t *testing.T, k *kfake.Cluster, org, instance string, mod func(*kafka.Config)) *kafkaWatermark {
+func stateStore(t *testing.T, k *kfake.Cluster, org, instance string, mod func(*kafka.Config)) *Kafka {
 	t.Helper()
 	kc := kafka.Config{Brokers: k.ListenAddrs(), DialTimeout: time.Second, MetadataTTL: 200 * time.Millisecond}
 	if mod != nil {
 		mod(&kc)
 	}
-	w, err := newKafkaWatermark(context.Background(), kafkaStateConfig{Client: kc, Topic: stateTopic, Org: org,
+	w, err := NewKafka(context.Background(), KafkaConfig{Client: kc, Topic: stateTopic, Key: "watermark." + org,
 		Instance: instance, Timeout: 2 * time.Second, Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
@@ -58,14 +56,14 @@ func stateStore(t *testing.T, k *kfake.Cluster, org, instance string, mod func(*
 	return w
 }
 
-func mustSave(ctx context.Context, t *testing.T, w *kafkaWatermark, ms int64) {
+func mustSave(ctx context.Context, t *testing.T, w *Kafka, ms int64) {
 	t.Helper()
 	if err := w.Save(ctx, ms); err != nil {
 		t.Fatalf("save %d: %v", ms, err)
 	}
 }
 
-func mustLoad(ctx context.Context, t *testing.T, w *kafkaWatermark, want int64) {
+func mustLoad(ctx context.Context, t *testing.T, w *Kafka, want int64) {
 	t.Helper()
 	got, err := w.Load(ctx)
 	if err != nil || got != want {
@@ -127,7 +125,7 @@ func TestKafkaWatermarkBrokerDown(t *testing.T) {
 	mustSave(ctx, t, a, 1000)
 	down.Store(true)
 	b := stateStore(t, k, "org-1", "b", nil) // starts while the brokers are down: not fatal
-	for _, w := range []*kafkaWatermark{a, b} {
+	for _, w := range []*Kafka{a, b} {
 		short, cancel := context.WithTimeout(ctx, 10*time.Second)
 		start := time.Now()
 		if err := w.Save(short, 2000); err == nil || !strings.Contains(err.Error(), stateTopic) {
@@ -158,26 +156,6 @@ func TestKafkaWatermarkSASL(t *testing.T) {
 	defer cancel2()
 	if ms, err := stateStore(t, k, "org-1", "c", sasl("wrong")).Load(short); err == nil {
 		t.Fatalf("load with a wrong password: %d, nil", ms)
-	}
-}
-
-// TestStoreSelection: Kafka-only with a lease shares the watermark through Kafka; only
-// BRIDGE_LEASE=none without NATS keeps it in a local file.
-func TestStoreSelection(t *testing.T) {
-	k, _ := stateCluster(t)
-	for lease, want := range map[string]string{"kafka": "*app.kafkaWatermark", "none": "*app.fileWatermark"} {
-		a := &App{org: "org-1", log: discard(), cfg: config.Config{
-			Bridge: config.Bridge{Sinks: []string{"kafka"}, Lease: lease, DataDir: t.TempDir(), InstanceID: "a"},
-			Kafka:  config.Kafka{Brokers: k.ListenAddrs(), StateTopic: stateTopic}}}
-		if err := a.openStore(context.Background()); err != nil {
-			t.Fatalf("lease %s: %v", lease, err)
-		}
-		if got := fmt.Sprintf("%T", a.store); got != want {
-			t.Fatalf("lease %s: store %s, want %s", lease, got, want)
-		}
-		if w, ok := a.store.(*kafkaWatermark); ok {
-			w.Close()
-		}
 	}
 }
 

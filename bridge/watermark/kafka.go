@@ -1,4 +1,4 @@
-package app
+package watermark
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
-// kafkaWatermark keeps the watermark in a compacted, single-partition Kafka topic (key
-// ScopedName("watermark", deployment, org), the last value wins), where every replica
+// Kafka keeps the watermark in a compacted, single-partition Kafka topic (under
+// KafkaConfig.Key, the last value wins), where every replica
 // reads it: the shared store of Kafka-only deployments, as JetStream KV is with NATS.
-type kafkaWatermark struct {
+type Kafka struct {
 	topic    string
 	key      string
 	instance string
@@ -31,15 +31,14 @@ type stateRecord struct {
 	Instance string `json:"instance"`
 }
 
-// kafkaStateConfig shapes a kafkaWatermark.
-type kafkaStateConfig struct {
-	Client     kafka.Config // brokers, TLS and SASL, as for the sink; Topic is set from Topic
-	Topic      string
-	Deployment string // scopes the key ("" or config.LegacyDeployment: watermark.{org})
-	Org        string
-	Instance   string
-	Timeout    time.Duration // one request; zero: 10s
-	Logger     *slog.Logger
+// KafkaConfig shapes a Kafka.
+type KafkaConfig struct {
+	Client   kafka.Config // brokers, TLS and SASL, as for the sink; Topic is set from Topic
+	Topic    string
+	Key      string // the record key: the watermark's name, scoped by deployment and org
+	Instance string
+	Timeout  time.Duration // one request; zero: 10s
+	Logger   *slog.Logger
 }
 
 // stateTopicConfig is the state topic's configuration when the bridge creates it: compacted,
@@ -50,18 +49,9 @@ var stateTopicConfig = []kafkago.ConfigEntry{
 	{ConfigName: "segment.ms", ConfigValue: "3600000"},
 }
 
-// openKafkaStore builds the Kafka watermark store from the configuration.
-func (a *App) openKafkaStore(ctx context.Context) (*kafkaWatermark, error) {
-	if len(a.cfg.Kafka.Brokers) == 0 {
-		return nil, errors.New("watermark: a lease without NATS keeps the watermark in Kafka: KAFKA_BROKERS is required")
-	}
-	return newKafkaWatermark(ctx, kafkaStateConfig{Client: KafkaClientConfig(a.cfg.Kafka), Topic: a.cfg.Kafka.StateTopic,
-		Deployment: a.cfg.Bridge.Deployment, Org: a.org, Instance: a.cfg.Bridge.InstanceID, Logger: a.log})
-}
-
-// newKafkaWatermark builds the store and creates its topic if it is missing. An unreachable
+// NewKafka builds the store and creates its topic if it is missing. An unreachable
 // cluster is not fatal here (the topic is created later, at the first load).
-func newKafkaWatermark(ctx context.Context, cfg kafkaStateConfig) (*kafkaWatermark, error) {
+func NewKafka(ctx context.Context, cfg KafkaConfig) (*Kafka, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -74,7 +64,7 @@ func newKafkaWatermark(ctx context.Context, cfg kafkaStateConfig) (*kafkaWaterma
 	if err != nil {
 		return nil, fmt.Errorf("watermark: state topic %s: %w", cfg.Topic, err)
 	}
-	w := &kafkaWatermark{topic: cfg.Topic, key: ScopedName("watermark", cfg.Deployment, cfg.Org),
+	w := &Kafka{topic: cfg.Topic, key: cfg.Key,
 		instance: cfg.Instance, tr: tr, cl: &kafkago.Client{Addr: kafkago.TCP(kc.Brokers...), Transport: tr, Timeout: cfg.Timeout},
 		log: cfg.Logger.With("topic", cfg.Topic)}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -87,7 +77,7 @@ func newKafkaWatermark(ctx context.Context, cfg kafkaStateConfig) (*kafkaWaterma
 
 // createTopic creates the single-partition compacted topic; created is false when it
 // already existed.
-func (w *kafkaWatermark) createTopic(ctx context.Context) (created bool, err error) {
+func (w *Kafka) createTopic(ctx context.Context) (created bool, err error) {
 	res, err := w.cl.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
 		Topic: w.topic, NumPartitions: 1, ReplicationFactor: -1, ConfigEntries: stateTopicConfig}}})
 	if err == nil {
@@ -105,7 +95,7 @@ func (w *kafkaWatermark) createTopic(ctx context.Context) (created bool, err err
 
 // Save appends the watermark to partition 0, acknowledged by every in-sync replica,
 // and returns once the broker has it (or with the reason it does not).
-func (w *kafkaWatermark) Save(ctx context.Context, ms int64) error {
+func (w *Kafka) Save(ctx context.Context, ms int64) error {
 	v, err := json.Marshal(stateRecord{Ms: ms, Instance: w.instance})
 	if err != nil {
 		return fmt.Errorf("watermark: %w", err)
@@ -125,5 +115,8 @@ func (w *kafkaWatermark) Save(ctx context.Context, ms int64) error {
 	return nil
 }
 
+// Key is the store's record key.
+func (w *Kafka) Key() string { return w.key }
+
 // Close releases the store's connections.
-func (w *kafkaWatermark) Close() { w.tr.CloseIdleConnections() }
+func (w *Kafka) Close() { w.tr.CloseIdleConnections() }

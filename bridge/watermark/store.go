@@ -1,4 +1,4 @@
-package app
+package watermark
 
 import (
 	"context"
@@ -15,26 +15,33 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 )
 
-// StateBucket is the JetStream KV bucket holding the shared watermark (one key per
-// deployment and org, see ScopedName).
-const StateBucket = "rhombus_bridge_state"
+// Bucket is the JetStream KV bucket holding the shared watermark (one key per
+// deployment and org).
+const Bucket = "rhombus_bridge_state"
 
-// kvWatermark keeps the watermark in JetStream KV, where every replica reads it.
-type kvWatermark struct {
+// KV keeps the watermark in JetStream KV, where every replica reads it.
+type KV struct {
 	kv  jetstream.KeyValue
 	key string
 }
 
-func newKVWatermark(ctx context.Context, js jetstream.JetStream, deployment, org string, replicas int) (*kvWatermark, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: StateBucket, History: 1,
+// NewKV creates or updates the bucket and returns the store of key (the caller scopes it
+// by deployment and org).
+func NewKV(ctx context.Context, js jetstream.JetStream, key string, replicas int) (*KV, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 1,
 		Replicas: replicas, Description: "rhombus-bridge shared state (watermark per org)"})
 	if err != nil {
-		return nil, fmt.Errorf("state bucket %s: %w", StateBucket, err)
+		return nil, fmt.Errorf("state bucket %s: %w", Bucket, err)
 	}
-	return &kvWatermark{kv: kv, key: ScopedName("watermark", deployment, org)}, nil
+	return &KV{kv: kv, key: key}, nil
 }
 
-func (w *kvWatermark) Load(ctx context.Context) (int64, error) {
+// Key is the store's key in the bucket.
+func (w *KV) Key() string { return w.key }
+
+// Load returns the saved watermark (0: none was).
+
+func (w *KV) Load(ctx context.Context) (int64, error) {
 	e, err := w.kv.Get(ctx, w.key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, nil
@@ -45,16 +52,18 @@ func (w *kvWatermark) Load(ctx context.Context) (int64, error) {
 	return strconv.ParseInt(string(e.Value()), 10, 64)
 }
 
-func (w *kvWatermark) Save(ctx context.Context, ms int64) error {
+// Save stores ms as the watermark.
+func (w *KV) Save(ctx context.Context, ms int64) error {
 	_, err := w.kv.Put(ctx, w.key, []byte(strconv.FormatInt(ms, 10)))
 	return err
 }
 
-// fileWatermark keeps the watermark in a local file (deployments without NATS: one
+// File keeps the watermark in a local file (deployments without NATS: one
 // replica, or replicas that accept backfill from their own last view after failover).
-type fileWatermark struct{ path string }
+type File struct{ path string }
 
-func newFileWatermark(dir, deployment, org string) (*fileWatermark, error) {
+// NewFile keeps the watermark of org in a file under dir.
+func NewFile(dir, deployment, org string) (*File, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("watermark dir: %w", err)
 	}
@@ -62,10 +71,11 @@ func newFileWatermark(dir, deployment, org string) (*fileWatermark, error) {
 	if deployment != "" && deployment != config.LegacyDeployment {
 		name = "watermark-" + deployment + "-" + event.Token(org)
 	}
-	return &fileWatermark{path: filepath.Join(dir, name)}, nil
+	return &File{path: filepath.Join(dir, name)}, nil
 }
 
-func (w *fileWatermark) Load(context.Context) (int64, error) {
+// Load returns the saved watermark (0: none was).
+func (w *File) Load(context.Context) (int64, error) {
 	b, err := os.ReadFile(w.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -76,7 +86,8 @@ func (w *fileWatermark) Load(context.Context) (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 }
 
-func (w *fileWatermark) Save(_ context.Context, ms int64) error {
+// Save writes ms to the file atomically (a rename).
+func (w *File) Save(_ context.Context, ms int64) error {
 	tmp := w.path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(ms, 10)+"\n"), 0o640); err != nil {
 		return err

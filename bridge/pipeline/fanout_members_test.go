@@ -1,8 +1,6 @@
 package pipeline_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,17 +10,6 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 )
 
-// both publishes to every sink and fails if any did (what sinks.Fanout does).
-type both []sinks.Publisher
-
-func (b both) Publish(ctx context.Context, ev event.Event) error {
-	var errs []error
-	for _, s := range b {
-		errs = append(errs, s.Publish(ctx, ev))
-	}
-	return errors.Join(errs...)
-}
-
 // Two brokers, one stopped: the other keeps receiving every live event (they fit the lag
 // bound), nothing counts as delivered until both have it, and once the stopped broker is
 // back it receives every event once, in per-key order.
@@ -30,9 +17,9 @@ func TestOneMemberDownTheOtherKeepsReceiving(t *testing.T) {
 	a, b := startBroker(t), startBroker(t)
 	members := []sinks.Publisher{jsSink{a.js}, jsSink{b.js}}
 	wm := pipeline.NewWatermark(0)
-	p, err := pipeline.New(pipeline.Config{Members: members, MemberLag: 4096, Watermark: wm,
+	p, err := pipeline.New(pipeline.Config{MemberLag: 4096, Watermark: wm,
 		PublishTimeout: 300 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		Logger: quietLog()}, both(members))
+		Logger: quietLog()}, members...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package watermark
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const (
 // Load reads partition 0 up to its end as of now and returns the last watermark saved for
 // the org (0: none was). A missing topic is created (so nothing was saved); any other
 // failure is retried a few times, then returned, never taken for "no watermark".
-func (w *kafkaWatermark) Load(ctx context.Context) (int64, error) {
+func (w *Kafka) Load(ctx context.Context) (int64, error) {
 	d := loadRetryBackoff
 	for i := 0; ; i++ {
 		ms, err := w.load(ctx)
@@ -43,7 +43,7 @@ func (w *kafkaWatermark) Load(ctx context.Context) (int64, error) {
 	}
 }
 
-func (w *kafkaWatermark) load(ctx context.Context) (int64, error) {
+func (w *Kafka) load(ctx context.Context) (int64, error) {
 	first, end, err := w.bounds(ctx)
 	if errors.Is(err, kafkago.UnknownTopicOrPartition) {
 		created, cerr := w.createTopic(ctx)
@@ -79,7 +79,7 @@ func wrapLoad(topic string, err error) error {
 }
 
 // bounds returns the first offset and the end (high watermark) of partition 0.
-func (w *kafkaWatermark) bounds(ctx context.Context) (first, end int64, err error) {
+func (w *Kafka) bounds(ctx context.Context) (first, end int64, err error) {
 	res, err := w.cl.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{
 		w.topic: {kafkago.FirstOffsetOf(0), kafkago.LastOffsetOf(0)}}})
 	if err != nil {
@@ -94,7 +94,7 @@ func (w *kafkaWatermark) bounds(ctx context.Context) (first, end int64, err erro
 }
 
 // scan reads [from, end) of partition 0 and returns the value of the key's last record.
-func (w *kafkaWatermark) scan(ctx context.Context, from, end int64) (val []byte, found bool, err error) {
+func (w *Kafka) scan(ctx context.Context, from, end int64) (val []byte, found bool, err error) {
 	for off := from; off < end; {
 		res, err := w.cl.Fetch(ctx, &kafkago.FetchRequest{Topic: w.topic, Partition: 0, Offset: off,
 			MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
@@ -124,7 +124,7 @@ func (w *kafkaWatermark) scan(ctx context.Context, from, end int64) (val []byte,
 
 // records reads one fetch response: next is the offset after the last record read in
 // [off, end); val is the key's last value among them.
-func (w *kafkaWatermark) records(rr kafkago.RecordReader, off, end int64) (next int64, val []byte, found bool, err error) {
+func (w *Kafka) records(rr kafkago.RecordReader, off, end int64) (next int64, val []byte, found bool, err error) {
 	next = off
 	for rr != nil {
 		r, err := rr.ReadRecord()
