@@ -55,7 +55,7 @@ func (a *App) newUnit(ctx context.Context, o orgs.Org) (*orgUnit, error) {
 	reg := prometheus.NewRegistry()
 	u := &App{cfg: unitConfig(a.cfg, o), opt: Options{Version: a.opt.Version, Logger: a.opt.Logger, Registry: reg,
 		OnAcked: a.opt.OnAcked}, log: a.log.With("org_uuid", o.UUID), reg: reg, nc: a.nc, natsURL: a.natsURL,
-		sink: a.sink, sinkList: a.sinkList, started: a.started, wm: pipeline.NewWatermark(0)}
+		sinkList: a.sinkList, started: a.started, wm: pipeline.NewWatermark(0), overflowed: make(chan struct{}, 1)}
 	u.state.org = o.UUID
 	if err := u.openRhombus(ctx); err != nil {
 		return nil, fmt.Errorf("org %s: %w", o.UUID, err)
@@ -74,11 +74,11 @@ func (a *App) newUnit(ctx context.Context, o orgs.Org) (*orgUnit, error) {
 func (a *App) prepareUnit(ctx context.Context) error {
 	p, err := pipeline.New(pipeline.Config{
 		Queue: orgQueue, Lanes: orgLanes, DedupSize: orgDedup, PublishTimeout: a.cfg.Bridge.PublishTimeout,
-		Members: publishers(a.sinkList), MemberLag: orgQueue,
-		DedupTTL: a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
+		MemberLag: orgQueue,
+		DedupTTL:  a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
 		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
 		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
-	}, a.sink)
+	}, publishers(a.sinkList)...)
 	if err != nil {
 		return err
 	}
