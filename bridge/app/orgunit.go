@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/orgs"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
@@ -72,26 +71,7 @@ func (a *App) newUnit(ctx context.Context, o orgs.Org) (*orgUnit, error) {
 
 // prepareUnit is prepare without the spool, with the per-org sizes.
 func (a *App) prepareUnit(ctx context.Context) error {
-	p, err := pipeline.New(pipeline.Config{
-		Queue: orgQueue, Lanes: orgLanes, DedupSize: orgDedup, PublishTimeout: a.cfg.Bridge.PublishTimeout,
-		MemberLag: orgQueue,
-		DedupTTL:  a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
-		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
-		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
-	}, publishers(a.sinkList)...)
-	if err != nil {
-		return err
-	}
-	a.pipe = p
-	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg, gapCauses()...); err != nil {
-		return err
-	}
-	if a.cfg.Bridge.Lease != "none" {
-		if a.lease, err = a.newLease(ctx); err != nil {
-			return fmt.Errorf("lease: %w", err)
-		}
-	}
-	return a.openStore(ctx)
+	return a.build(ctx, pipeline.Config{Queue: orgQueue, Lanes: orgLanes, DedupSize: orgDedup, MemberLag: orgQueue})
 }
 
 // Campaign is the org's leadership under its own lease (see shard.Unit): it leads (lead,

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/orgs"
@@ -38,17 +36,5 @@ func (a *App) startOrgWebhooks(ctx context.Context, f *fleet, wg *sync.WaitGroup
 	if err != nil {
 		return "", err
 	}
-	srv := webhook.ServerFrom(a.cfg.Webhook, h)
-	srv.Logger = a.log
-	ln, err := net.Listen("tcp", a.cfg.Webhook.Addr)
-	if err != nil {
-		return "", fmt.Errorf("WEBHOOK_ADDR %s: %w", a.cfg.Webhook.Addr, err)
-	}
-	wg.Go(func() {
-		if err := srv.Serve(ctx, ln); err != nil {
-			a.log.Error("webhook receiver stopped", "error", err)
-		}
-	})
-	a.log.Info("webhook receiver listening", "addr", ln.Addr().String(), "paths", a.cfg.Webhook.Path+"/{org}")
-	return ln.Addr().String(), nil
+	return a.serveWebhook(ctx, wg, h, "paths", a.cfg.Webhook.Path+"/{org}")
 }

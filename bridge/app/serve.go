@@ -70,14 +70,18 @@ func (a *App) prepare(ctx context.Context) error {
 	if a.spool != nil {
 		queue = min(queue, spooledQueue) // the spool holds the backlog; memory needs only a window
 	}
-	p, err := pipeline.New(pipeline.Config{
-		Queue: queue, PublishTimeout: a.cfg.Bridge.PublishTimeout,
-		MemberLag: a.cfg.Bridge.BufferEvents,
-		DedupTTL:  a.cfg.NATS.DuplicateWindow, DrainTimeout: a.cfg.Bridge.ShutdownTimeout,
-		Filter: event.NewFilter(a.cfg.Rhombus.Entities), Enrich: a.enrich, OnOverflow: a.onOverflow,
-		Watermark: a.wm, FenceValid: a.fenceValid, OnAcked: a.opt.OnAcked, Logger: a.log, Registerer: a.reg,
-		Spool: a.spoolOrNil(), Restamp: a.restamp,
-	}, publishers(a.sinkList)...)
+	return a.build(ctx, pipeline.Config{Queue: queue, MemberLag: a.cfg.Bridge.BufferEvents,
+		Spool: a.spoolOrNil(), Restamp: a.restamp})
+}
+
+// build completes pc with what every pipeline of this App shares, and builds the pipeline,
+// the recovery metrics, the lease and the watermark store (single-org and per-org alike).
+func (a *App) build(ctx context.Context, pc pipeline.Config) error {
+	pc.PublishTimeout, pc.DedupTTL, pc.DrainTimeout = a.cfg.Bridge.PublishTimeout, a.cfg.NATS.DuplicateWindow,
+		a.cfg.Bridge.ShutdownTimeout
+	pc.Filter, pc.Enrich, pc.OnOverflow = event.NewFilter(a.cfg.Rhombus.Entities), a.enrich, a.onOverflow
+	pc.Watermark, pc.FenceValid, pc.OnAcked, pc.Logger, pc.Registerer = a.wm, a.fenceValid, a.opt.OnAcked, a.log, a.reg
+	p, err := pipeline.New(pc, publishers(a.sinkList)...)
 	if err != nil {
 		return err
 	}

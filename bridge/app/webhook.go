@@ -21,6 +21,12 @@ func (a *App) startWebhook(ctx context.Context, wg *sync.WaitGroup) (string, err
 	if err != nil {
 		return "", err
 	}
+	return a.serveWebhook(ctx, wg, h, "path", a.cfg.Webhook.Path)
+}
+
+// serveWebhook listens on WEBHOOK_ADDR and serves h until ctx ends; paths names, for the
+// start-up line, what it serves.
+func (a *App) serveWebhook(ctx context.Context, wg *sync.WaitGroup, h *webhook.Handler, pathKey, paths string) (string, error) {
 	srv := webhook.ServerFrom(a.cfg.Webhook, h)
 	srv.Logger = a.log
 	ln, err := net.Listen("tcp", a.cfg.Webhook.Addr)
@@ -32,7 +38,7 @@ func (a *App) startWebhook(ctx context.Context, wg *sync.WaitGroup) (string, err
 			a.log.Error("webhook receiver stopped", "error", err)
 		}
 	})
-	a.log.Info("webhook receiver listening", "addr", ln.Addr().String(), "path", a.cfg.Webhook.Path)
+	a.log.Info("webhook receiver listening", "addr", ln.Addr().String(), pathKey, paths)
 	return ln.Addr().String(), nil
 }
 
