@@ -84,13 +84,16 @@ func (m *Metrics) For(name string) *SinkMetrics {
 func (s *SinkMetrics) Begin() func(err error) {
 	start := time.Now()
 	s.InFlight.Inc()
-	return func(err error) {
-		s.InFlight.Dec()
-		if err != nil {
-			s.Errors.Inc()
-			return
-		}
-		s.Published.Inc()
-		s.Latency.Observe(time.Since(start).Seconds())
+	return func(err error) { s.End(start, err) }
+}
+
+// End counts one attempt, begun at start (InFlight already counted), as finished with err.
+func (s *SinkMetrics) End(start time.Time, err error) {
+	s.InFlight.Dec()
+	if err != nil {
+		s.Errors.Inc()
+		return
 	}
+	s.Published.Inc()
+	s.Latency.Observe(time.Since(start).Seconds())
 }

@@ -34,3 +34,21 @@ var ErrRejected = errors.New("rejected by the broker")
 // ErrClosed is wrapped by the error of a Publish that a closed sink refused without
 // trying it (every sink's own ErrClosed wraps it).
 var ErrClosed = errors.New("sink closed")
+
+// AsyncPublisher is a Publisher that can keep many attempts in flight from one goroutine.
+// When the only sink has it, the pipeline pipelines each delivery lane: the events of a
+// key are sent in order without waiting for each acknowledgement, and settled in order.
+type AsyncPublisher interface {
+	Publisher
+	// PublishAsync makes one attempt at ev without waiting for the broker: done.Done is
+	// later called exactly once, on another goroutine, with the outcome (nil:
+	// acknowledged; errors classified as Publish's). An attempt that cannot start
+	// returns its error and done is never called. It blocks only while the sink's
+	// in-flight bound is reached, until ctx ends; the sink bounds the wait for the
+	// broker's answer itself (it reports a timeout to done).
+	PublishAsync(ctx context.Context, ev event.Event, done Completion) error
+}
+
+// Completion receives the outcome of one PublishAsync attempt. Done must be fast: it
+// runs on the sink's acknowledgement goroutine.
+type Completion interface{ Done(err error) }

@@ -120,6 +120,10 @@ func (p *Pipeline) lane(ctx context.Context, in <-chan queued) {
 		p.laneMembers(ctx, in)
 		return
 	}
+	if a, ok := p.outs[0].pub.(sinks.AsyncPublisher); ok {
+		p.lanePipelined(ctx, in, a)
+		return
+	}
 	for q := range in {
 		_, err := p.deliver(ctx, q.ev)
 		p.conclude(q, err)
@@ -184,15 +188,24 @@ func (p *Pipeline) prepare(ctx context.Context, ev event.Event) (_ event.Event, 
 func (p *Pipeline) deliverTo(ctx context.Context, sink out, ev event.Event) error {
 	p.m.inflight.Inc()
 	defer p.m.inflight.Dec()
+	return p.retry(ctx, sink, ev, nil)
+}
+
+// retry is deliverTo's loop. failed, when not nil, is the failure of an attempt already
+// made (a pipelined lane's); the loop starts by handling it.
+func (p *Pipeline) retry(ctx context.Context, sink out, ev event.Event, failed error) error {
 	b := backoff.Backoff{Base: p.cfg.RetryBase, Max: p.cfg.RetryMax}
 	for attempt := 1; ; attempt++ {
-		if ev.Fence != 0 && p.cfg.FenceValid != nil && !p.cfg.FenceValid(ev.Fence) {
-			p.m.fenced.Inc()
-			return fmt.Errorf("deliver %s: %w", ev.ID, ErrFenced)
-		}
-		err := p.attempt(ctx, sink, ev)
+		err := failed
+		failed = nil
 		if err == nil {
-			return nil
+			if p.fenceOver(ev) {
+				p.m.fenced.Inc()
+				return fmt.Errorf("deliver %s: %w", ev.ID, ErrFenced)
+			}
+			if err = p.attempt(ctx, sink, ev); err == nil {
+				return nil
+			}
 		}
 		p.m.errors.Inc()
 		if errors.Is(err, sinks.ErrRejected) {
@@ -215,6 +228,11 @@ func (p *Pipeline) deliverTo(ctx context.Context, sink out, ev event.Event) erro
 		}
 		sink.retries.Inc()
 	}
+}
+
+// fenceOver reports whether ev was taken under a lease term that has ended.
+func (p *Pipeline) fenceOver(ev event.Event) bool {
+	return ev.Fence != 0 && p.cfg.FenceValid != nil && !p.cfg.FenceValid(ev.Fence)
 }
 
 func (p *Pipeline) attempt(ctx context.Context, sink out, ev event.Event) error {

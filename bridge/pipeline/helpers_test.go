@@ -15,6 +15,8 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
 // jsSink publishes synchronously to a real JetStream stream; the pipeline's own behaviour
@@ -137,4 +139,25 @@ func tsOf(t *testing.T, body []byte) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%020d", ce.Data.TimestampMs)
+}
+
+// forEachSinkKind runs test against a fresh broker once with a synchronous sink (jsSink:
+// the lanes wait for each acknowledgement) and once with the natsjs sink (asynchronous:
+// the lanes pipeline their events).
+func forEachSinkKind(t *testing.T, test func(t *testing.T, b *broker, sink sinks.Publisher)) {
+	t.Run("sync", func(t *testing.T) {
+		b := startBroker(t)
+		test(t, b, jsSink{b.js})
+	})
+	t.Run("pipelined", func(t *testing.T) {
+		b := startBroker(t)
+		// AckTimeout as the bridge sets it from BRIDGE_PUBLISH_TIMEOUT; short here, as the
+		// tests' PublishTimeout.
+		s, err := natsjs.New(context.Background(), natsjs.Config{Conn: b.nc, Stream: "RHOMBUS",
+			AckTimeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		test(t, b, s)
+	})
 }

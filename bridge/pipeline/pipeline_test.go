@@ -13,6 +13,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
@@ -40,10 +41,11 @@ func run(t *testing.T, p *pipeline.Pipeline) (stop func()) {
 	}
 }
 
-func TestPerKeyOrderAndExactlyOnce(t *testing.T) {
-	b := startBroker(t)
+func TestPerKeyOrderAndExactlyOnce(t *testing.T) { forEachSinkKind(t, testPerKeyOrderAndExactlyOnce) }
+
+func testPerKeyOrderAndExactlyOnce(t *testing.T, b *broker, sink sinks.Publisher) {
 	wm := pipeline.NewWatermark(0)
-	p, err := pipeline.New(pipeline.Config{Lanes: 16, Watermark: wm}, jsSink{b.js})
+	p, err := pipeline.New(pipeline.Config{Lanes: 16, Watermark: wm}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +84,11 @@ func TestPerKeyOrderAndExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestBrokerOutageLosesNothing(t *testing.T) {
-	b := startBroker(t)
+func TestBrokerOutageLosesNothing(t *testing.T) { forEachSinkKind(t, testBrokerOutageLosesNothing) }
+
+func testBrokerOutageLosesNothing(t *testing.T, b *broker, sink sinks.Publisher) {
 	p, err := pipeline.New(pipeline.Config{PublishTimeout: 200 * time.Millisecond, RetryBase: 20 * time.Millisecond,
-		RetryMax: 200 * time.Millisecond}, jsSink{b.js})
+		RetryMax: 200 * time.Millisecond}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +208,10 @@ func TestWatermarkContiguousPrefix(t *testing.T) {
 }
 
 func TestFencedEventsAreNotPublished(t *testing.T) {
-	b := startBroker(t)
+	forEachSinkKind(t, testFencedEventsAreNotPublished)
+}
+
+func testFencedEventsAreNotPublished(t *testing.T, b *broker, sink sinks.Publisher) {
 	var over overflowLog
 	current := uint64(7)
 	var mu sync.Mutex
@@ -213,7 +219,7 @@ func TestFencedEventsAreNotPublished(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		return f == current
-	}}, jsSink{b.js})
+	}}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}

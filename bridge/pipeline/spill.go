@@ -9,8 +9,8 @@ import (
 )
 
 // Spool is the durable write-ahead log of live events (bridge/spool implements it). With
-// a spool, every live event is appended to it before it is queued, and the feeder is the
-// queue's only producer: events come back in arrival order, a broker outage fills the
+// a spool, every live event is appended to it, and the feeder hands it to its lane:
+// events come back in arrival order, a broker outage fills the
 // spool (bounded by size and age) rather than memory, and whatever was not delivered at
 // exit (or at a crash) is replayed at the next start. Only when the spool refuses an event
 // (full, disk error) does the event take the in-memory queue directly, or become a gap.
@@ -41,8 +41,9 @@ func (p *Pipeline) offerSpool(q queued) bool {
 	return true
 }
 
-// feed moves spooled events into the queue, oldest first, until ctx ends. Events spooled
-// by an earlier process come first.
+// feed hands spooled events to their lanes, oldest first, until ctx ends: the spool is
+// the queue of live events, so they skip the in-memory one (and its dispatcher), and
+// only what the lanes hold is in memory. Events spooled by an earlier process come first.
 func (p *Pipeline) feed(ctx context.Context) {
 	for {
 		sseq, ev, err := p.cfg.Spool.NextSeq(ctx)
@@ -57,8 +58,7 @@ func (p *Pipeline) feed(ctx context.Context) {
 		}
 		q := queued{ev: ev, fromSpool: true, spoolSeq: sseq, seq: p.spooledSeq()}
 		select {
-		case p.queue <- q:
-			p.m.queueDepth.Inc()
+		case p.lanes[p.laneOf(q.ev)] <- q:
 		case <-ctx.Done():
 			return // not acknowledged: replayed at the next start
 		}

@@ -26,7 +26,7 @@ const maxErrorBody = 512
 // session is one live connection: the WebSocket and the STOMP frames on it.
 type session struct {
 	ws     *WSConn
-	rd     *frame.Reader
+	rd     *frameReader
 	send   time.Duration // negotiated heart-beats
 	recv   time.Duration
 	window time.Duration // liveness window
@@ -91,7 +91,7 @@ func (s *Subscriber) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	c := &session{ws: NewWSConn(ws, s.cfg.ReadLimit, s.cfg.ConnectTimeout)}
-	c.rd = frame.NewReader(c.ws)
+	c.rd = newFrameReader(c.ws)
 	stop := context.AfterFunc(ctx, func() { _ = c.ws.Abort() })
 	defer stop()
 	fail := func(err error) (*session, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,16 +44,14 @@ type Sink struct {
 	wg     sync.WaitGroup
 	abort  chan struct{} // closed when Close gives up waiting
 
-	waiters sync.Map // *nats.Msg → chan ackResult, for the publishes awaiting an ack
+	wmu     sync.Mutex
+	waiting map[*nats.Msg]*waiter // the attempts awaiting an answer
 }
 
-// ackResult is what the jetstream callbacks report for one message.
-type ackResult struct {
-	ack *jetstream.PubAck
-	err error
-}
-
-var _ sinks.Sink = (*Sink)(nil)
+var (
+	_ sinks.Sink           = (*Sink)(nil)
+	_ sinks.AsyncPublisher = (*Sink)(nil)
+)
 
 // New connects, creates or updates the stream and returns the sink.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
@@ -62,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, nc: cfg.Conn, sem: make(chan struct{}, cfg.MaxInFlight),
 		m: sinks.NewMetrics(cfg.Registerer).For(cfg.Name), log: cfg.Logger.With("sink", cfg.Name),
-		abort: make(chan struct{})}
+		abort: make(chan struct{}), waiting: map[*nats.Msg]*waiter{}}
 	if s.nc == nil {
 		nc, err := cfg.connect()
 		if err != nil {
@@ -73,10 +72,10 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	js, err := jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxInFlight),
 		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
 		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
-			s.report(m, ackResult{ack: ack})
+			s.report(m, ack, nil)
 		}),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-			s.report(m, ackResult{err: err})
+			s.report(m, nil, err)
 		}))
 	if err == nil {
 		err = s.ensureStream(ctx, js)
@@ -126,6 +125,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		close(s.abort)
+		s.failWaiting()
 		<-done
 		err = fmt.Errorf("natsjs: close: publishes still in flight: %w", ctx.Err())
 	}
@@ -148,93 +148,159 @@ func (s *Sink) enter() bool {
 
 // Publish sends ev and returns nil once JetStream acknowledged it (or reported it as a
 // duplicate of a message it stored).
-func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
+func (s *Sink) Publish(ctx context.Context, ev event.Event) error {
+	done := make(chanCompletion, 1)
+	if err := s.PublishAsync(ctx, ev, done); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("natsjs: publish %s: %w", ev.ID, ctx.Err())
+	}
+}
+
+// chanCompletion hands an asynchronous outcome to a waiting Publish.
+type chanCompletion chan error
+
+func (c chanCompletion) Done(err error) { c <- err }
+
+// PublishAsync sends ev and reports JetStream's answer to done (see
+// sinks.AsyncPublisher); the jetstream context times the answer out after AckTimeout.
+// While disconnected it fails at once rather than piling copies into the reconnect
+// buffer. A failure is classified: ErrRejected when the server will never take the
+// message as it is, ErrClosed when the sink closed meanwhile, anything else transient
+// (the caller retries with the same event, hence the same Nats-Msg-Id, so the stream
+// keeps one copy).
+func (s *Sink) PublishAsync(ctx context.Context, ev event.Event, done sinks.Completion) error {
 	if !s.enter() {
 		return ErrClosed
 	}
-	defer s.wg.Done()
-	end := s.m.Begin()
-	defer func() { end(err) }()
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
+		s.wg.Done()
 		return fmt.Errorf("natsjs: publish %s: waiting for a slot: %w", ev.ID, ctx.Err())
 	case <-s.abort:
+		s.wg.Done()
 		return ErrClosed
 	}
-	defer func() { <-s.sem }()
-	return s.publish(ctx, ev.ID, s.message(&ev))
+	if err := s.start(&ev, done); err != nil {
+		s.m.Errors.Inc()
+		<-s.sem
+		s.wg.Done()
+		return err
+	}
+	return nil
 }
 
-// message builds the NATS message for ev.
-func (s *Sink) message(ev *event.Event) *nats.Msg {
-	h := make(nats.Header, 6)
-	h[jetstream.MsgIDHeader] = []string{ev.ID}
-	h[HeaderContentType] = []string{ContentType}
-	h[HeaderCEID] = []string{ev.ID}
-	h[HeaderCEType] = []string{ev.CEType()}
-	if ev.Fence != 0 {
-		h[HeaderLeaseRev] = []string{strconv.FormatUint(ev.Fence, 10)}
-	}
-	if ev.Invalid {
-		h[HeaderContentType] = []string{"application/octet-stream"}
-		if ev.Reason != "" {
-			h[HeaderInvalidReason] = []string{ev.Reason}
-		}
-	}
-	return &nats.Msg{Subject: ev.Subject(s.cfg.SubjectPrefix), Header: h, Data: ev.Body}
+// waiter is one attempt awaiting JetStream's answer.
+type waiter struct {
+	id    string
+	done  sinks.Completion
+	start time.Time
 }
 
-// publish makes one attempt to send msg and classifies its failure: ErrRejected when the
-// server will never take it as it is, ErrClosed when the sink closed meanwhile, anything
-// else transient (the caller retries with the same event, hence the same Nats-Msg-Id, so
-// the stream keeps one copy). While disconnected it fails at once rather than piling
-// copies into the reconnect buffer.
-func (s *Sink) publish(ctx context.Context, id string, msg *nats.Msg) error {
+// start sends the message for ev; every attempt sends a fresh *nats.Msg, so a late
+// answer to an earlier attempt cannot be taken for this one's. Once it returned nil, the
+// answer (or Close) finishes the attempt.
+func (s *Sink) start(ev *event.Event, done sinks.Completion) error {
 	if !s.nc.IsConnected() {
-		return fmt.Errorf("natsjs: publish %s: %w (%s)", id, nats.ErrDisconnected, s.nc.Status())
+		return fmt.Errorf("natsjs: publish %s: %w (%s)", ev.ID, nats.ErrDisconnected, s.nc.Status())
 	}
-	ack, err := s.once(ctx, msg)
-	switch {
-	case err == nil:
-		if ack.Duplicate {
+	msg := s.message(ev)
+	s.wmu.Lock()
+	s.waiting[msg] = &waiter{id: ev.ID, done: done, start: time.Now()}
+	s.wmu.Unlock()
+	s.m.InFlight.Inc()
+	if _, err := s.js.PublishMsgAsync(msg); err != nil {
+		if s.take(msg) == nil {
+			return nil // answered already (finish ran)
+		}
+		s.m.InFlight.Dec()
+		return classify(ev.ID, nil, err)
+	}
+	return nil
+}
+
+// take removes and returns the waiter of msg (nil: already finished).
+func (s *Sink) take(msg *nats.Msg) *waiter {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	w := s.waiting[msg]
+	delete(s.waiting, msg)
+	return w
+}
+
+// report finishes the attempt that sent m with JetStream's answer.
+func (s *Sink) report(m *nats.Msg, ack *jetstream.PubAck, err error) {
+	if w := s.take(m); w != nil {
+		s.finish(w, classify(w.id, ack, err))
+		if ack != nil && ack.Duplicate {
 			s.m.Duplicates.Inc()
 		}
+	}
+}
+
+// finish ends one attempt: metrics, its slot, and the caller's completion.
+func (s *Sink) finish(w *waiter, err error) {
+	s.m.End(w.start, err)
+	<-s.sem
+	s.wg.Done()
+	w.done.Done(err)
+}
+
+// failWaiting finishes every attempt still awaiting an answer with ErrClosed (Close gave
+// up waiting).
+func (s *Sink) failWaiting() {
+	s.wmu.Lock()
+	ws := make([]*waiter, 0, len(s.waiting))
+	for m, w := range s.waiting {
+		ws = append(ws, w)
+		delete(s.waiting, m)
+	}
+	s.wmu.Unlock()
+	for _, w := range ws {
+		s.finish(w, ErrClosed)
+	}
+}
+
+// classify wraps JetStream's answer for the message of id: nil for a PubAck, ErrRejected
+// when the server will never take it as it is, else a transient error.
+func classify(id string, ack *jetstream.PubAck, err error) error {
+	switch {
+	case err == nil && ack != nil:
 		return nil
+	case err == nil:
+		return fmt.Errorf("natsjs: publish %s: no acknowledgement", id)
 	case rejected(err):
 		return fmt.Errorf("natsjs: publish %s: %w: %w", id, sinks.ErrRejected, err)
 	}
 	return fmt.Errorf("natsjs: publish %s: %w", id, err)
 }
 
-// report hands the outcome for m to the publish waiting for it.
-func (s *Sink) report(m *nats.Msg, r ackResult) {
-	if ch, ok := s.waiters.LoadAndDelete(m); ok {
-		ch.(chan ackResult) <- r
+// message builds the NATS message for ev; its header values share one allocation.
+func (s *Sink) message(ev *event.Event) *nats.Msg {
+	vals := make([]string, 6)
+	vals[0], vals[1], vals[2], vals[3] = ev.ID, ContentType, ev.ID, ev.CEType()
+	h := make(nats.Header, 6)
+	h[jetstream.MsgIDHeader] = vals[0:1:1]
+	h[HeaderContentType] = vals[1:2:2]
+	h[HeaderCEID] = vals[2:3:3]
+	h[HeaderCEType] = vals[3:4:4]
+	if ev.Fence != 0 {
+		vals[4] = strconv.FormatUint(ev.Fence, 10)
+		h[HeaderLeaseRev] = vals[4:5:5]
 	}
-}
-
-// once sends msg and waits for its ack (the jetstream context times it out after
-// AckTimeout). Every attempt sends a fresh *nats.Msg so that a late outcome of an
-// earlier attempt cannot be taken for this one's.
-func (s *Sink) once(ctx context.Context, tmpl *nats.Msg) (*jetstream.PubAck, error) {
-	msg := &nats.Msg{Subject: tmpl.Subject, Header: tmpl.Header, Data: tmpl.Data}
-	ch := make(chan ackResult, 1)
-	s.waiters.Store(msg, ch)
-	if _, err := s.js.PublishMsgAsync(msg); err != nil {
-		s.waiters.Delete(msg)
-		return nil, err
+	if ev.Invalid {
+		vals[1] = "application/octet-stream"
+		if ev.Reason != "" {
+			vals[5] = ev.Reason
+			h[HeaderInvalidReason] = vals[5:6:6]
+		}
 	}
-	select {
-	case r := <-ch:
-		return r.ack, r.err
-	case <-ctx.Done():
-		s.waiters.Delete(msg)
-		return nil, ctx.Err()
-	case <-s.abort:
-		s.waiters.Delete(msg)
-		return nil, ErrClosed
-	}
+	return &nats.Msg{Subject: ev.Subject(s.cfg.SubjectPrefix), Header: h, Data: ev.Body}
 }
 
 // rejected reports errors that say the server will never take this message as it is.
