@@ -47,8 +47,13 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 	if ev.Invalid {
 		return ev
 	}
-	ctx, cancel := context.WithTimeout(WithoutQueueing(ctx), e.wait)
-	defer cancel()
+	// The bound costs a timer: only events that may call the REST API take it. A device
+	// name comes from the cache, or waits at most firstNamesWait for the first list.
+	if (ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "") || e.wait < firstNamesWait {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(WithoutQueueing(ctx), e.wait)
+		defer cancel()
+	}
 	if ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "" {
 		if !e.c.prio.busy() && e.budget.Allow() {
 			ev = e.complete(ctx, ev)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -227,25 +228,32 @@ func bodySize() int {
 	return len(ev.WithDeviceName("Camera 01").Body)
 }
 
-// cpuProfile starts taking a 10 s CPU profile from the bridge's /debug/pprof and returns
-// the function that waits for it and writes it to path.
+// cpuProfile starts taking a 10 s CPU profile from the bridge's /debug/pprof, and a heap
+// profile 2 s into the burst, and returns the function that waits for both and writes
+// them to path and path.heap.
 func cpuProfile(httpAddr, path string) func() error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
 	go func() {
-		resp, err := http.Get("http://" + httpAddr + "/debug/pprof/profile?seconds=10")
-		if err != nil {
-			errc <- fmt.Errorf("profile: %w", err)
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("profile: HTTP %d: %.200s", resp.StatusCode, b)
-		}
-		if err == nil {
-			err = os.WriteFile(path, b, 0o644)
-		}
-		errc <- err
+		time.Sleep(2 * time.Second)
+		errc <- fetchProfile(httpAddr, "heap", path+".heap")
 	}()
-	return func() error { return <-errc }
+	return func() error { return errors.Join(<-errc, <-errc) }
+}
+
+// fetchProfile writes the bridge's /debug/pprof/{which} to path.
+func fetchProfile(httpAddr, which, path string) error {
+	resp, err := http.Get("http://" + httpAddr + "/debug/pprof/" + which)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("profile %s: HTTP %d: %.200s", which, resp.StatusCode, b)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	return err
 }
