@@ -35,9 +35,9 @@ type Config struct {
 	PresencePrefix string
 	// Assigner, when set, is a coordinator that assigns the orgs itself (the Kafka shard
 	// group): this replica campaigns for exactly the orgs it wants. Lease must be nil.
-	Assigner       Assigner
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer // nil: no metrics
+	Assigner   Assigner
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics
 }
 
 const (
