@@ -69,3 +69,13 @@ func TestKafkaShardKill9(t *testing.T) {
 	w.kill9Busiest(t, kafkaTTL)
 	w.checkDelivered(t, topic)
 }
+
+// TestKafkaReplicaJoins is TestReplicaJoins on Kafka: slots move to the third replica one
+// at a time per busy replica (each drained under its lease before the new owner starts),
+// without an alert lost or an id twice on the topic.
+func TestKafkaReplicaJoins(t *testing.T) {
+	w := newWorld(t, 30)
+	topic := w.useKafka(t)
+	w.joinThird(t)
+	w.checkDelivered(t, topic)
+}
