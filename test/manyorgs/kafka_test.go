@@ -66,7 +66,8 @@ func TestKafkaShardKill9(t *testing.T) {
 	w := newWorld(t, 30)
 	topic := w.useKafka(t)
 	w.startReplicas(3)
-	w.kill9Busiest(t, kafkaTTL)
+	survivors := w.kill9Busiest(t, kafkaTTL)
+	checkOrgsCommand(t, w, survivors)
 	w.checkDelivered(t, topic)
 }
 
