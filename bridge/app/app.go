@@ -69,6 +69,7 @@ type App struct {
 	store      pipeline.WatermarkStore
 	recMetrics *pipeline.RecoveryMetrics
 	lease      *lease.Lease
+	kshard     *lease.KafkaShard // partner mode, Kafka lease: the shard group every org's lease is held through
 	spool      *spool.Spool
 	fence      atomic.Uint64 // the lease revision whose events may be published (0: none)
 	overflowed chan struct{} // an overflow gap waits for room in the queue (buffered: 1)

@@ -18,6 +18,18 @@ const LeaseBucket = "rhombus_bridge_lease"
 // LeaseGroupKind is the first token of the Kafka lease's consumer group name.
 const LeaseGroupKind = "rhombus-bridge-lease"
 
+// ShardGroupKind is the first token of the Kafka shard's consumer group name (partner mode).
+const ShardGroupKind = "rhombus-bridge-shard"
+
+// ShardGroup is the Kafka shard's consumer group of deployment: "rhombus-bridge-shard" for
+// config.LegacyDeployment, "rhombus-bridge-shard.{deployment}" for any other.
+func ShardGroup(deployment string) string {
+	if deployment == "" || deployment == config.LegacyDeployment {
+		return ShardGroupKind
+	}
+	return ShardGroupKind + "." + deployment
+}
+
 // ScopedName names one piece of state that the replicas of a deployment share, for one org:
 // "{kind}.{org}" for config.LegacyDeployment (the names used before deployments existed, so
 // an upgrade keeps its lease and watermark), "{kind}.{deployment}.{org}" for any other. Two
@@ -46,6 +58,10 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 		b, err = lease.NewNATS(js, lease.NATSConfig{Bucket: LeaseBucket,
 			Key: ScopedName("leader", a.cfg.Bridge.Deployment, a.org), Replicas: a.cfg.NATS.Replicas})
 	case "kafka":
+		if a.kshard != nil {
+			b = a.kshard.Org(a.org) // partner mode: held through the shard group
+			break
+		}
 		b, err = a.kafkaLease()
 	default:
 		return nil, fmt.Errorf("unknown lease %q", a.cfg.Bridge.Lease)
@@ -58,12 +74,29 @@ func (a *App) newLease(context.Context) (*lease.Lease, error) {
 }
 
 func (a *App) kafkaLease() (lease.Backend, error) {
-	k := a.cfg.Kafka
-	kc := KafkaClientConfig(k)
-	tc, mech, err := kc.Security()
+	kc, err := a.kafkaGroup(ScopedName(LeaseGroupKind, a.cfg.Bridge.Deployment, a.org), a.cfg.Kafka.LeaseTopic)
 	if err != nil {
 		return nil, err
 	}
-	return lease.NewKafka(lease.KafkaConfig{Brokers: k.Brokers,
-		GroupID: ScopedName(LeaseGroupKind, a.cfg.Bridge.Deployment, a.org), Topic: k.LeaseTopic, TLS: tc, SASL: mech})
+	return lease.NewKafka(kc)
+}
+
+// kafkaShard builds the shard group of partner mode with the Kafka lease.
+func (a *App) kafkaShard() (*lease.KafkaShard, error) {
+	kc, err := a.kafkaGroup(ShardGroup(a.cfg.Bridge.Deployment), a.cfg.Kafka.ShardTopic)
+	if err != nil {
+		return nil, err
+	}
+	return lease.NewKafkaShard(lease.KafkaShardConfig{Kafka: kc, Instance: a.cfg.Bridge.InstanceID,
+		TTL: a.cfg.Bridge.LeaseTTL, Slots: a.cfg.Kafka.ShardSlots, Logger: a.log})
+}
+
+// kafkaGroup is where a coordination group of the bridge lives, with the sink's security.
+func (a *App) kafkaGroup(group, topic string) (lease.KafkaConfig, error) {
+	kc := KafkaClientConfig(a.cfg.Kafka)
+	tc, mech, err := kc.Security()
+	if err != nil {
+		return lease.KafkaConfig{}, err
+	}
+	return lease.KafkaConfig{Brokers: a.cfg.Kafka.Brokers, GroupID: group, Topic: topic, TLS: tc, SASL: mech}, nil
 }

@@ -78,9 +78,17 @@ func (a *App) startOrgOps(f *fleet) (addr string, stop func(), err error) {
 }
 
 // newShard builds the shard over the lease bucket and the presence bucket (NATS lease),
-// or without coordination (BRIDGE_LEASE=none: this replica leads every org).
+// over the shard group (Kafka lease), or without coordination (BRIDGE_LEASE=none: this
+// replica leads every org).
 func (a *App) newShard(ctx context.Context) (*shard.Manager, error) {
 	cfg := shard.Config{Instance: a.cfg.Bridge.InstanceID, TTL: a.cfg.Bridge.LeaseTTL, Logger: a.log, Registerer: a.reg}
+	if a.cfg.Bridge.Lease == "kafka" {
+		ks, err := a.kafkaShard()
+		if err != nil {
+			return nil, err
+		}
+		a.kshard, cfg.Assigner = ks, ks
+	}
 	if a.cfg.Bridge.Lease == "nats" {
 		js, err := jetstream.New(a.nc)
 		if err != nil {

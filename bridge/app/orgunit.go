@@ -54,7 +54,7 @@ func (a *App) newUnit(ctx context.Context, o orgs.Org) (*orgUnit, error) {
 	reg := prometheus.NewRegistry()
 	u := &App{cfg: unitConfig(a.cfg, o), opt: Options{Version: a.opt.Version, Logger: a.opt.Logger, Registry: reg,
 		OnAcked: a.opt.OnAcked}, log: a.log.With("org_uuid", o.UUID), reg: reg, nc: a.nc, natsURL: a.natsURL,
-		sinkList: a.sinkList, started: a.started, wm: pipeline.NewWatermark(0), overflowed: make(chan struct{}, 1)}
+		sinkList: a.sinkList, kshard: a.kshard, started: a.started, wm: pipeline.NewWatermark(0), overflowed: make(chan struct{}, 1)}
 	u.state.org = o.UUID
 	if err := u.openRhombus(ctx); err != nil {
 		return nil, fmt.Errorf("org %s: %w", o.UUID, err)

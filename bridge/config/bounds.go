@@ -25,12 +25,15 @@ const (
 	MaxTimeout            = 5 * time.Minute
 	MaxDuplicateWindow    = 24 * time.Hour // NATS_DUPLICATE_WINDOW: the server keeps every id of it in memory
 	minStreamAge          = 100 * time.Millisecond
+	MinShardSlots         = 16   // KAFKA_SHARD_SLOTS: fewer slots than orgs per replica makes the shard lumpy
+	MaxShardSlots         = 4096 // KAFKA_SHARD_SLOTS: the shard map travels in every member's assignment
 )
 
 // Why the webhook bounds exist, for their problem lines.
 const (
 	whyWebhookBytes = "the CloudEvent carries the body twice and must fit the broker's 1 MiB maximum payload"
 	whyConcurrency  = "each request may hold WEBHOOK_MAX_BYTES"
+	whyShardSlots   = "the shard map, a slot each, travels in every member's group assignment"
 )
 
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9._-]*[A-Za-z0-9_])?$`)

@@ -91,6 +91,8 @@ type Kafka struct {
 	Replication   int
 	LeaseTopic    string
 	StateTopic    string // compacted topic of the shared watermark when NATS is off
+	ShardTopic    string // partner mode, Kafka lease: coordination topic, a partition per org slot
+	ShardSlots    int    // partner mode, Kafka lease: org slots
 }
 
 // Webhook is the webhook receiver.

@@ -60,9 +60,6 @@ func crossCheckOrgs(c *Config, p *problems) {
 		}
 		return
 	}
-	if c.Bridge.Lease == "kafka" {
-		p.add("BRIDGE_LEASE", "many organisations shard over NATS (BRIDGE_LEASE=nats) or run on one replica (none); kafka is not supported yet")
-	}
 	if len(c.Webhook.Secrets) > 0 {
 		p.add("WEBHOOK_SECRET", "with many organisations each org has its own path and secret: use WEBHOOK_SECRETS_FILE")
 	}

@@ -57,7 +57,7 @@ func TestMultiOrgConfig(t *testing.T) {
 		{"single org uuid", func(r *raw) { r.Orgs, r.OrgUUID = "ORG_A", "X" }, "exclude RHOMBUS_ORG_UUID"},
 		{"bad uuid", func(r *raw) { r.Orgs = "ORG_A,no/slash" }, `"no/slash" is not an org uuid`},
 		{"missing file", func(r *raw) { r.OrgsFile = filepath.Join(dir, "none") }, "RHOMBUS_ORGS_FILE: read:"},
-		{"kafka lease", func(r *raw) { r.Orgs, r.Lease, r.KafkaBrokers = "ORG_A", "kafka", "k:9092" }, "kafka is not supported yet"},
+		{"few slots", func(r *raw) { r.Orgs, r.Lease, r.KafkaBrokers, r.KafkaShardSlots = "ORG_A", "kafka", "k:9092", "8" }, "KAFKA_SHARD_SLOTS"},
 		{"single secret", func(r *raw) { r.Orgs, r.WebhookSecret = "ORG_A", "s" }, "use WEBHOOK_SECRETS_FILE"},
 		{"secrets file alone", func(r *raw) { r.WebhookSecretsFile = secrets }, "only with many organisations"},
 	} {

@@ -128,6 +128,8 @@ func parseKafka(r raw, p *problems) Kafka {
 		Replication:   integer(p, "KAFKA_REPLICATION", r.KafkaReplication, 1),
 		LeaseTopic:    match(p, "KAFKA_LEASE_TOPIC", r.KafkaLeaseTopic, tokenRE, "letters, digits, ., _ and - only"),
 		StateTopic:    match(p, "KAFKA_STATE_TOPIC", r.KafkaStateTopic, tokenRE, "letters, digits, ., _ and - only"),
+		ShardTopic:    match(p, "KAFKA_SHARD_TOPIC", r.KafkaShardTopic, tokenRE, "letters, digits, ., _ and - only"),
+		ShardSlots:    integerIn(p, "KAFKA_SHARD_SLOTS", r.KafkaShardSlots, MinShardSlots, MaxShardSlots, whyShardSlots),
 	}
 }
 

@@ -54,6 +54,8 @@ type raw struct {
 	KafkaReplication string `envconfig:"KAFKA_REPLICATION" default:"3"`
 	KafkaLeaseTopic  string `envconfig:"KAFKA_LEASE_TOPIC" default:"rhombus-bridge.lease"`
 	KafkaStateTopic  string `envconfig:"KAFKA_STATE_TOPIC" default:"rhombus-bridge.state" desc:"compacted topic of the shared watermark (Kafka-only HA)"`
+	KafkaShardTopic  string `envconfig:"KAFKA_SHARD_TOPIC" default:"rhombus-bridge.shard" desc:"partner mode with BRIDGE_LEASE=kafka: coordination topic whose partitions are the org slots"`
+	KafkaShardSlots  string `envconfig:"KAFKA_SHARD_SLOTS" default:"256" desc:"partner mode with BRIDGE_LEASE=kafka: org slots (the same on every replica)"`
 
 	WebhookAddr        string `envconfig:"WEBHOOK_ADDR" default:":8080"`
 	WebhookPath        string `envconfig:"WEBHOOK_PATH" default:"/webhooks/rhombus"`

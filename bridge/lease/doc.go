@@ -25,4 +25,11 @@
 //     (INVALID_SESSION_TIMEOUT) is an ErrRefused naming BRIDGE_LEASE_TTL and the limit
 //     read from the coordinator (DescribeConfigs); Run logs it as an ERROR at most once a
 //     minute and retries from 1 s, backing off to 30 s.
+//
+// KafkaShard is partner mode's lease for many orgs on Kafka: one consumer group whose
+// members are the replicas and whose partitions are org slots (a hash of the org uuid).
+// The group's leader computes a sticky, org-weighed assignment (balance): it is the shard
+// map. KafkaShard.Org(org) is a Backend for that org's Lease: held while the org's slot is
+// this replica's and the group session is surely alive, so the per-org term, fence and
+// polite drain work as with a lease of its own.
 package lease

@@ -26,6 +26,8 @@ type KafkaConfig struct {
 	// Heartbeat is how often every member heart-beats, which bounds how late a member
 	// notices a rebalance (a released or expired lease). Zero: min(TTL/3, 250ms).
 	Heartbeat time.Duration
+	// Partitions is the partition count the topic is created with when missing (0: 1).
+	Partitions int
 }
 
 // Kafka is the consumer-group lease backend.
@@ -78,7 +80,7 @@ func (k *Kafka) Prepare(ctx context.Context, instance string, ttl time.Duration)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, _ = k.cl.CreateTopics(cctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
-		{Topic: k.cfg.Topic, NumPartitions: 1, ReplicationFactor: -1}}})
+		{Topic: k.cfg.Topic, NumPartitions: max(k.cfg.Partitions, 1), ReplicationFactor: -1}}})
 	return ctx.Err()
 }
 

@@ -26,6 +26,23 @@ type claim struct {
 // partition 0 in the new generation. termGen > 0 claims the lease for the running term.
 func (k *Kafka) join(ctx context.Context, termGen int32) (bool, error) {
 	meta, _ := json.Marshal(claim{Instance: k.instance, TermGen: termGen})
+	a, err := k.joinSync(ctx, meta, func(ms []kafka.JoinGroupResponseMember) []kafka.SyncGroupRequestAssignment {
+		return assignLease(ms, k.cfg.Topic)
+	})
+	if err != nil {
+		return false, err
+	}
+	k.setHolder(string(a.UserData))
+	return len(a.AssignedPartitions[k.cfg.Topic]) > 0, nil
+}
+
+// assignFunc computes every member's assignment; it runs on the group's leader.
+type assignFunc func(members []kafka.JoinGroupResponseMember) []kafka.SyncGroupRequestAssignment
+
+// joinSync joins (or rejoins) the group with meta as this member's user data, then syncs
+// (assign computes the assignments when this member leads the group) and returns this
+// member's assignment in the new generation.
+func (k *Kafka) joinSync(ctx context.Context, meta []byte, assign assignFunc) (kafka.GroupProtocolAssignment, error) {
 	for range 3 {
 		jctx, cancel := context.WithTimeout(ctx, 2*k.ttl+time.Second) // a rebalance waits for every member
 		res, err := k.cl.JoinGroup(jctx, &kafka.JoinGroupRequest{
@@ -35,7 +52,7 @@ func (k *Kafka) join(ctx context.Context, termGen int32) (bool, error) {
 		})
 		cancel()
 		if err != nil {
-			return false, fmt.Errorf("join group: %w", err)
+			return kafka.GroupProtocolAssignment{}, fmt.Errorf("join group: %w", err)
 		}
 		switch {
 		case errors.Is(res.Error, kafka.MemberIDRequired):
@@ -45,34 +62,33 @@ func (k *Kafka) join(ctx context.Context, termGen int32) (bool, error) {
 			k.member = ""
 			continue
 		case errors.Is(res.Error, kafka.InvalidSessionTimeout):
-			return false, k.refusedTTL(ctx)
+			return kafka.GroupProtocolAssignment{}, k.refusedTTL(ctx)
 		case res.Error != nil:
-			return false, fmt.Errorf("join group: %w", res.Error)
+			return kafka.GroupProtocolAssignment{}, fmt.Errorf("join group: %w", res.Error)
 		}
 		k.member, k.gen = res.MemberID, int32(res.GenerationID)
-		return k.sync(ctx, res)
+		return k.sync(ctx, res, assign)
 	}
-	return false, errors.New("join group: no member id after 3 attempts")
+	return kafka.GroupProtocolAssignment{}, errors.New("join group: no member id after 3 attempts")
 }
 
-func (k *Kafka) sync(ctx context.Context, res *kafka.JoinGroupResponse) (bool, error) {
-	var assign []kafka.SyncGroupRequestAssignment
+func (k *Kafka) sync(ctx context.Context, res *kafka.JoinGroupResponse, assign assignFunc) (kafka.GroupProtocolAssignment, error) {
+	var assignments []kafka.SyncGroupRequestAssignment
 	if res.LeaderID == res.MemberID {
-		assign = assignLease(res.Members, k.cfg.Topic)
+		assignments = assign(res.Members)
 	}
 	sctx, cancel := context.WithTimeout(ctx, k.ttl+time.Second)
 	defer cancel()
 	sres, err := k.cl.SyncGroup(sctx, &kafka.SyncGroupRequest{GroupID: k.cfg.GroupID,
 		GenerationID: res.GenerationID, MemberID: res.MemberID, ProtocolType: groupProtocolType,
-		ProtocolName: res.ProtocolName, Assignments: assign})
+		ProtocolName: res.ProtocolName, Assignments: assignments})
 	if err == nil {
 		err = sres.Error
 	}
 	if err != nil {
-		return false, fmt.Errorf("sync group (generation %d): %w", res.GenerationID, err)
+		return kafka.GroupProtocolAssignment{}, fmt.Errorf("sync group (generation %d): %w", res.GenerationID, err)
 	}
-	k.setHolder(string(sres.Assignment.UserData))
-	return len(sres.Assignment.AssignedPartitions[k.cfg.Topic]) > 0, nil
+	return sres.Assignment, nil
 }
 
 // assignLease gives partition 0 to the member that leads in the newest running term

@@ -22,5 +22,9 @@
 // So no replica leads more than ⌈orgs ÷ live replicas⌉ + 1 once the shard has settled
 // (the contract's bound).
 //
+// With the Kafka lease an Assigner (lease.KafkaShard) decides instead: the consumer group's
+// assignment maps org slots to replicas, and this replica campaigns for exactly the orgs
+// it is given; an org no longer given to it ends its term politely before its slot moves.
+//
 // Without a lease (BRIDGE_LEASE=none) there is no coordination: this replica leads every org.
 package shard

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,8 +33,11 @@ type Config struct {
 	// prefix in it (see OpenPresence, PresenceKey).
 	Presence       jetstream.KeyValue
 	PresencePrefix string
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer // nil: no metrics
+	// Assigner, when set, is a coordinator that assigns the orgs itself (the Kafka shard
+	// group): this replica campaigns for exactly the orgs it wants. Lease must be nil.
+	Assigner   Assigner
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics
 }
 
 const (
@@ -79,6 +83,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Lease != nil && (cfg.LeaseKey == nil || cfg.Presence == nil) {
 		return nil, errors.New("shard: a lease bucket needs LeaseKey and a presence bucket")
 	}
+	if cfg.Lease != nil && cfg.Assigner != nil {
+		return nil, errors.New("shard: a lease bucket and an assigner exclude each other")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -105,6 +112,9 @@ func (m *Manager) SetUnits(units map[string]Unit) map[string]<-chan struct{} {
 		}
 	}
 	m.units = maps.Clone(units)
+	if m.cfg.Assigner != nil {
+		m.cfg.Assigner.SetOrgs(slices.Collect(maps.Keys(units)))
+	}
 	m.keyOrg = make(map[string]string, len(units))
 	for org := range units {
 		if m.cfg.LeaseKey != nil {
@@ -129,6 +139,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		if err := m.watch(ctx); err != nil {
 			return err
 		}
+	}
+	if m.cfg.Assigner != nil {
+		stop := m.runAssigner()
+		defer stop()
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -160,6 +174,10 @@ func (m *Manager) stopAll() {
 func (m *Manager) reconcile(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.cfg.Assigner != nil {
+		m.reconcileAssigned(now)
+		return
+	}
 	for org, s := range m.slots {
 		switch {
 		case s.stopping:

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"maps"
 	"slices"
 	"time"
 )
@@ -24,6 +25,9 @@ func (m *Manager) Leading() []string {
 func (m *Manager) Map() map[string]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.cfg.Assigner != nil {
+		return m.cfg.Assigner.Holders(slices.Collect(maps.Keys(m.units)))
+	}
 	out := make(map[string]string, len(m.units))
 	for org := range m.units {
 		out[org] = m.holders[org]
@@ -36,6 +40,9 @@ func (m *Manager) Map() map[string]string {
 
 // Replicas lists the live replicas as this replica sees them, sorted.
 func (m *Manager) Replicas() []string {
+	if m.cfg.Assigner != nil {
+		return m.cfg.Assigner.Replicas()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.liveLocked(time.Now())

@@ -14,12 +14,13 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/orgs"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/shard"
 )
 
 // runOrgs prints which replica leads which org (partner mode), as the NATS lease bucket
-// and the presence bucket hold it.
+// and the presence bucket hold it, or the Kafka shard group's assignment.
 func runOrgs(ctx context.Context, stdout io.Writer) error {
 	cfg, err := config.Load(config.ModeRun)
 	if err != nil {
@@ -42,6 +43,9 @@ func runOrgs(ctx context.Context, stdout io.Writer) error {
 }
 
 func readShard(ctx context.Context, cfg config.Config, uuids []string) (shard.Snapshot, error) {
+	if cfg.Bridge.Lease == "kafka" {
+		return readKafkaShard(ctx, cfg, uuids)
+	}
 	url := cfg.NATS.URL
 	if url == "" {
 		url = "nats://" + cfg.NATS.EmbeddedListen
@@ -69,6 +73,22 @@ func readShard(ctx context.Context, cfg config.Config, uuids []string) (shard.Sn
 	}
 	dep := cfg.Bridge.Deployment
 	return shard.Read(ctx, lease, presence, shard.PresenceKey(dep), uuids, func(org string) string { return app.OrgLeaseKey(dep, org) })
+}
+
+// readKafkaShard reads the shard map from the assignment of the Kafka shard group.
+func readKafkaShard(ctx context.Context, cfg config.Config, uuids []string) (shard.Snapshot, error) {
+	client := app.KafkaClientConfig(cfg.Kafka)
+	tc, mech, err := client.Security()
+	if err != nil {
+		return shard.Snapshot{}, err
+	}
+	kc := lease.KafkaConfig{Brokers: cfg.Kafka.Brokers, GroupID: app.ShardGroup(cfg.Bridge.Deployment),
+		Topic: cfg.Kafka.ShardTopic, TLS: tc, SASL: mech}
+	leaders, replicas, err := lease.ReadKafkaShard(ctx, kc, cfg.Kafka.ShardSlots, uuids)
+	if err != nil {
+		return shard.Snapshot{}, fmt.Errorf("orgs: %w", err)
+	}
+	return shard.Snapshot{Leaders: leaders, Replicas: replicas}, nil
 }
 
 // printShard prints one line per org, then the replicas with their counts.

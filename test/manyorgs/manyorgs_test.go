@@ -59,6 +59,16 @@ func TestShardKill9(t *testing.T) {
 	n := orgCount()
 	w := newWorld(t, n)
 	w.startReplicas(3)
+	survivors := w.kill9Busiest(t, ttl)
+	checkOrgsCommand(t, w, survivors)
+	w.checkDelivered(t, w.stream)
+}
+
+// kill9Busiest waits for 3 replicas to share the orgs, starts ~2 events/s per org, kills
+// the busiest replica with SIGKILL and checks its orgs are subscribed elsewhere within
+// leaseTTL + 1 s, then waits for the survivors (returned) to share the orgs.
+func (w *world) kill9Busiest(t *testing.T, leaseTTL time.Duration) []*replica {
+	n := len(w.orgs)
 	bound := shard.FairShare(n, 3) + 1
 	waitFor(t, "3 replicas share the orgs", 60*time.Second, w.balanced(w.reps, bound))
 	w.generate(w.orgs, 2) // ~2 events/s per org
@@ -82,7 +92,7 @@ func TestShardKill9(t *testing.T) {
 	survivors := slices.DeleteFunc(slices.Clone(w.reps), func(r *replica) bool { return r == victim })
 
 	bound2 := shard.FairShare(n, 2) + 1
-	limit := ttl + time.Second + slack()
+	limit := leaseTTL + time.Second + slack()
 	waitFor(t, "the dead replica's orgs subscribed elsewhere", limit+10*time.Second, func() string {
 		for _, o := range victimOrgs {
 			if !subscribedAfter(w, o, killed) {
@@ -96,13 +106,19 @@ func TestShardKill9(t *testing.T) {
 		worst = max(worst, firstSubscribeAfter(w, o, killed).Sub(killed))
 	}
 	t.Logf("failover of %d orgs after kill -9 of %s: max over orgs %v (TTL %v)", len(victimOrgs), victim.id,
-		worst.Round(time.Millisecond), ttl)
+		worst.Round(time.Millisecond), leaseTTL)
 	if worst > limit {
 		t.Errorf("failover took %v, more than TTL + 1s + slack (%v)", worst, limit)
 	}
 	waitFor(t, "2 replicas share the orgs", 30*time.Second, w.balanced(survivors, bound2))
-	checkOrgsCommand(t, w, survivors)
-	time.Sleep(2 * time.Second) // alerts flow under the new shard
+	return survivors
+}
+
+// checkDelivered lets alerts flow under the new shard for 2 s, checks no org had two
+// subscriptions for more than a second, stops the generators and checks every alert is
+// in stream exactly once.
+func (w *world) checkDelivered(t *testing.T, stream *collector) {
+	time.Sleep(2 * time.Second)
 	for _, o := range w.orgs {
 		if ov := w.sim.Org(o).LongestOverlap(); ov > time.Second {
 			t.Errorf("org %s had two subscriptions for %v", o, ov)
@@ -111,7 +127,7 @@ func TestShardKill9(t *testing.T) {
 	for _, o := range w.orgs {
 		_ = w.sim.Org(o).StopGenerators()
 	}
-	w.stream.checkAlerts(t, w.alerts(w.orgs), 30*time.Second)
+	stream.checkAlerts(t, w.alerts(w.orgs), 30*time.Second)
 }
 
 func subscribedAfter(w *world, org string, at time.Time) bool {
@@ -154,8 +170,16 @@ func checkOrgsCommand(t *testing.T, w *world, live []*replica) {
 // TestReplicaJoins: 2 replicas share 30 orgs; a third joins and orgs move to it, one at
 // a time, until none leads more than ⌈30/3⌉ + 1, without an alert lost or an id twice.
 func TestReplicaJoins(t *testing.T) {
-	const n = 30
-	w := newWorld(t, n)
+	w := newWorld(t, 30)
+	w.joinThird(t)
+	w.checkDelivered(t, w.stream)
+}
+
+// joinThird starts 2 replicas, waits for them to share the orgs, starts ~2 events/s per
+// org and a third replica, and waits until it leads orgs and none leads more than
+// ⌈orgs/3⌉ + 1.
+func (w *world) joinThird(t *testing.T) {
+	n := len(w.orgs)
 	w.startReplicas(2)
 	waitFor(t, "2 replicas share the orgs", 60*time.Second, w.balanced(w.reps, shard.FairShare(n, 2)+1))
 	w.generate(w.orgs, 2)
@@ -174,12 +198,4 @@ func TestReplicaJoins(t *testing.T) {
 	})
 	st, _ := w.reps[2].status()
 	t.Logf("replica joined: it leads %d orgs after %v", len(st.led()), time.Since(joined).Round(time.Millisecond))
-	time.Sleep(2 * time.Second)
-	for _, o := range w.orgs {
-		if ov := w.sim.Org(o).LongestOverlap(); ov > time.Second {
-			t.Errorf("org %s had two subscriptions for %v", o, ov)
-		}
-		_ = w.sim.Org(o).StopGenerators()
-	}
-	w.stream.checkAlerts(t, w.alerts(w.orgs), 30*time.Second)
 }

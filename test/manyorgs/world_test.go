@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,7 @@ type world struct {
 	secretsFile string
 	reps        []*replica
 	stream      *collector
+	env         map[string]string // replaces the replicas' settings (see useKafka)
 }
 
 // newWorld starts NATS and a simulator of n orgs, and writes the org file listing them.
@@ -79,6 +81,12 @@ func newWorld(t testing.TB, n int) *world {
 
 func secretOf(org string) string { return "whsec-" + org }
 
+// replicaEnv is a replica's environment: vars with over's values in their place.
+func replicaEnv(vars, over map[string]string) []string {
+	maps.Copy(vars, over)
+	return bridgetest.ProcessEnv(vars)
+}
+
 // writeOrgs replaces the org file atomically, as a ConfigMap update does.
 func (w *world) writeOrgs(orgs []string) {
 	w.t.Helper()
@@ -98,7 +106,7 @@ func (w *world) startReplicas(k int) {
 	for i := len(w.reps); i < len(w.reps)+k; i++ {
 		r := &replica{t: w.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(w.t), webhook: bridgetest.FreeAddr(w.t)}
 		r.logPath = filepath.Join(w.dir, r.id+".log")
-		r.env = bridgetest.ProcessEnv(map[string]string{
+		r.env = replicaEnv(map[string]string{
 			"RHOMBUS_API_KEY": partnerKey, "RHOMBUS_AUTH_SCHEME": "partner-api-token", "RHOMBUS_ORGS_FILE": w.orgFile,
 			"RHOMBUS_WS_URL": w.sim.WSURL(), "RHOMBUS_API_URL": w.sim.URL(),
 			"RHOMBUS_HEARTBEAT": "1s", "RHOMBUS_REST_RATE": "20",
@@ -107,7 +115,7 @@ func (w *world) startReplicas(k int) {
 			"BRIDGE_BACKFILL_OVERLAP": "5s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
 			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
 			"LOG_FORMAT": "json", "LOG_LEVEL": "info", "HTTP_PPROF": strconv.FormatBool(os.Getenv("MANYORGS_PPROF_OUT") != ""),
-		})
+		}, w.env)
 		started = append(started, r)
 		r.start()
 	}
