@@ -54,6 +54,7 @@ func (s *Spool) append(ev *event.Event) error {
 	if err := s.write(tail); err != nil {
 		return err
 	}
+	s.hot.add(s.nextSeq-1, ev)
 	s.wakeWaiters()
 	s.updateGauges()
 	return nil

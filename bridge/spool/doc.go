@@ -29,6 +29,10 @@
 // collapse downstream on the event id; losses are not. Rewind does the same within the
 // process: every record handed out and not acknowledged is handed out again.
 //
+// The last 1024 appends are also kept in memory as appended (the hot tail): a consumer
+// that keeps up takes them from there instead of reading the file back and decoding it.
+// The file stays the record; a restart, a Rewind or a longer backlog read it.
+//
 // Len counts the records in the spool (waiting or handed out, not acknowledged); Backlog
 // counts those not yet handed out; Bytes is the size on disk.
 //

@@ -50,9 +50,14 @@ func (s *Spool) take() (uint64, event.Event) {
 	return seq, ev
 }
 
-// readNext reads the record at rd.seq into rd.peeked.
+// readNext reads the record at rd.seq into rd.peeked: from the hot tail when it is there,
+// else from its segment.
 func (s *Spool) readNext() error {
 	r := &s.rd
+	if ev, ok := s.hot.take(r.seq); ok {
+		r.peeked = &ev
+		return nil
+	}
 	if err := s.position(); err != nil {
 		return err
 	}

@@ -101,6 +101,7 @@ type Spool struct {
 	pending  []pend     // handed-out records from the oldest unacknowledged one, ascending seq
 	phead    int        // pending[phead:] is live
 	rd       reader
+	hot      hot  // the last appends, for a consumer that keeps up
 	dirty    bool // tail written since the last fsync
 	dirDirty bool // a segment was created since the last directory fsync
 	curDirty bool // the cursor was written since its last fsync
