@@ -18,6 +18,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
@@ -66,8 +67,8 @@ type App struct {
 	org        string
 	enricher   *rhombus.Enricher
 	sub        *rhombus.Subscriber
-	store      pipeline.WatermarkStore
-	recMetrics *pipeline.RecoveryMetrics
+	store      recovery.WatermarkStore
+	recMetrics *recovery.Metrics
 	lease      *lease.Lease
 	kshard     *lease.KafkaShard // partner mode, Kafka lease: the shard group every org's lease is held through
 	spool      *spool.Spool

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
@@ -22,7 +22,7 @@ import (
 // kafkaSeenSource wraps the backfill's source: the alerts of a page are published only
 // after the ids on the Kafka topics since the window's start have been read. The pages of
 // one window share its start, so the topic is read once per window.
-func (a *App) kafkaSeenSource(src pipeline.AlertSource) pipeline.AlertSource {
+func (a *App) kafkaSeenSource(src recovery.AlertSource) recovery.AlertSource {
 	var read atomic.Int64 // the window start last read from (Unix ms); 0: none yet
 	return func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
 		evs, err := src(ctx, afterMs, beforeMs, lastTs, lastUUID)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/backoff"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 )
 
@@ -70,7 +70,7 @@ func (a *App) feedContext(leaderCtx context.Context) (context.Context, func()) {
 // subscribe without one: a leader that cannot read where its predecessor stopped would
 // not know which window to backfill. Failures are retried with backoff (the store is
 // usually on the broker that is also down) until leadership ends.
-func (a *App) beginRecovery(leaderCtx context.Context, rev uint64, cause string) (*pipeline.Recovery, error) {
+func (a *App) beginRecovery(leaderCtx context.Context, rev uint64, cause string) (*recovery.Recovery, error) {
 	rec, err := a.newRecovery(rev)
 	if err != nil {
 		a.log.Error("cannot start gap recovery", "error", err)
@@ -119,8 +119,8 @@ func (a *App) fenceValid(fence uint64) bool {
 	return fence == 0 || (fence == a.fence.Load() && a.leaseHeld())
 }
 
-func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
-	return pipeline.NewRecovery(pipeline.RecoveryConfig{
+func (a *App) newRecovery(rev uint64) (*recovery.Recovery, error) {
+	return recovery.New(recovery.Config{
 		Instance: a.cfg.Bridge.InstanceID, Org: a.org, Overlap: a.cfg.Bridge.BackfillOverlap, Fence: rev,
 		MaxAge: a.cfg.Bridge.BackfillMaxAge, Source: a.kafkaSeenSource(a.rest.AlertEvents(a.org)), Store: a.store, MaySave: a.leaseHeld,
 		Live:    func() bool { return a.snapshot().subscribed },
@@ -132,7 +132,7 @@ func (a *App) newRecovery(rev uint64) (*pipeline.Recovery, error) {
 // feedHandler takes the Rhombus change feed into the pipeline.
 type feedHandler struct {
 	a        *App
-	rec      *pipeline.Recovery
+	rec      *recovery.Recovery
 	rev      uint64
 	lastWarn int64 // Unix ns of the last invalid-message warning (Message runs on one goroutine)
 }

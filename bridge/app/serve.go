@@ -11,6 +11,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/watermark"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/webhook"
@@ -86,7 +87,7 @@ func (a *App) build(ctx context.Context, pc pipeline.Config) error {
 		return err
 	}
 	a.pipe = p
-	if a.recMetrics, err = pipeline.NewRecoveryMetrics(a.reg, gapCauses()...); err != nil {
+	if a.recMetrics, err = recovery.NewMetrics(a.reg, gapCauses()...); err != nil {
 		return err
 	}
 	if a.cfg.Bridge.Lease != "none" {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/lease"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 )
 
@@ -29,7 +29,7 @@ type state struct {
 	leader     bool
 	standby    bool // watching the lease
 	subscribed bool
-	recovery   *pipeline.Recovery
+	recovery   *recovery.Recovery
 	// gapsDone and backfilledDone are the counts of earlier terms, so /status reports
 	// this process's totals, not just the current term's.
 	gapsDone, backfilledDone int64

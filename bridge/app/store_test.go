@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/watermark"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
@@ -139,14 +139,14 @@ func kfakeCluster(t *testing.T) *kfake.Cluster {
 	return k
 }
 
-func mustSave(ctx context.Context, t *testing.T, w pipeline.WatermarkStore, ms int64) {
+func mustSave(ctx context.Context, t *testing.T, w recovery.WatermarkStore, ms int64) {
 	t.Helper()
 	if err := w.Save(ctx, ms); err != nil {
 		t.Fatalf("save %d: %v", ms, err)
 	}
 }
 
-func mustLoad(ctx context.Context, t *testing.T, w pipeline.WatermarkStore, want int64) {
+func mustLoad(ctx context.Context, t *testing.T, w recovery.WatermarkStore, want int64) {
 	t.Helper()
 	if got, err := w.Load(ctx); err != nil || got != want {
 		t.Fatalf("load %d, %v; want %d", got, err, want)

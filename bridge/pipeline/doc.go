@@ -3,10 +3,13 @@
 // Inputs come in two ways:
 //   - Offer, for the live WebSocket feed: never blocks (the STOMP reader must keep draining
 //     or heart-beats stall). Events wait in a bounded queue; when it is full the overflow is
-//     not dropped silently: it is counted and reported to the OverflowFunc as a gap, which
-//     REST backfill closes for alerts.
-//   - Publish, for webhooks and backfill: synchronous, returns nil only once every sink
+//     not dropped silently: it is counted and reported to OnOverflow as a gap, which REST
+//     backfill (package recovery) closes for alerts.
+//   - Publish, and PublishDup which also says whether the event was a recent duplicate, for
+//     the webhook receiver and backfill: synchronous, returns nil only once every sink
 //     acknowledged the event. Pipeline implements sinks.Publisher.
+//
+// The inputs use only this exported API; the pipeline knows none of them.
 //
 // New takes every sink; with several, one fan-out (fanout.go) serves live and published
 // events alike: each sink is delivered to and retried on its own, and an event counts as

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
@@ -64,7 +65,7 @@ func (f fanOut) Close(ctx context.Context) error {
 func (b *brokers) fanOut(t testing.TB) fanOut {
 	t.Helper()
 	p, err := pipeline.New(pipeline.Config{RetryBase: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		Logger: quietLog()}, b.nats, b.kafka)
+		Logger: pipetest.QuietLog()}, b.nats, b.kafka)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +93,11 @@ func setup(t testing.TB) *brokers {
 		return nil, nil, false
 	})
 	ctx := context.Background()
-	if b.nats, err = natsjs.New(ctx, natsjs.Config{URL: b.natsURL, AckTimeout: time.Second, Logger: quietLog()}); err != nil {
+	if b.nats, err = natsjs.New(ctx, natsjs.Config{URL: b.natsURL, AckTimeout: time.Second, Logger: pipetest.QuietLog()}); err != nil {
 		t.Fatal(err)
 	}
 	if b.kafka, err = kafka.New(ctx, kafka.Config{Brokers: b.kfk.ListenAddrs(), Topic: topic,
-		WriteTimeout: 2 * time.Second, MetadataTTL: 200 * time.Millisecond, Logger: quietLog()}); err != nil {
+		WriteTimeout: 2 * time.Second, MetadataTTL: 200 * time.Millisecond, Logger: pipetest.QuietLog()}); err != nil {
 		t.Fatal(err)
 	}
 	return b

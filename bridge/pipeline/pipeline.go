@@ -191,24 +191,17 @@ func (p *Pipeline) admit(ev *event.Event) bool {
 // not sent it again. It retries failed attempts until ctx ends. Filtered events
 // return nil at once.
 func (p *Pipeline) Publish(ctx context.Context, ev event.Event) error {
-	if p.stopped.Load() {
-		return ErrStopped
-	}
-	_, err := p.publish(ctx, ev)
+	_, err := p.PublishDup(ctx, ev)
 	return err
 }
 
 // PublishDup is Publish that also reports whether ev was a duplicate of an event this
-// pipeline acknowledged recently (nothing was published then).
+// pipeline acknowledged recently (nothing was published then). The webhook receiver and
+// gap recovery publish through it.
 func (p *Pipeline) PublishDup(ctx context.Context, ev event.Event) (dup bool, err error) {
 	if p.stopped.Load() {
 		return false, ErrStopped
 	}
-	return p.publish(ctx, ev)
-}
-
-// publish is Publish that also says whether ev was a recent duplicate.
-func (p *Pipeline) publish(ctx context.Context, ev event.Event) (dup bool, err error) {
 	if ev.Received.IsZero() {
 		ev.Received = time.Now()
 	}

@@ -9,69 +9,47 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
-		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*fileStore).flushLoop"),
-		goleak.IgnoreTopFunction("time.Sleep"))
-}
-
-func run(t *testing.T, p *pipeline.Pipeline) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	return func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("Run did not return")
-		}
-	}
-}
+func TestMain(m *testing.M) { pipetest.Main(m) }
 
 func TestPerKeyOrderAndExactlyOnce(t *testing.T) { forEachSinkKind(t, testPerKeyOrderAndExactlyOnce) }
 
-func testPerKeyOrderAndExactlyOnce(t *testing.T, b *broker, sink sinks.Publisher) {
+func testPerKeyOrderAndExactlyOnce(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	wm := pipeline.NewWatermark(0)
 	p, err := pipeline.New(pipeline.Config{Lanes: 16, Watermark: wm}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	const devices, per = 20, 50
 	for n := 0; n < per; n++ {
 		for d := 0; d < devices; d++ {
-			if !p.Offer(alert(t, fmt.Sprintf("cam%02d", d), n, int64(1000+n))) {
+			if !p.Offer(pipetest.Alert(t, fmt.Sprintf("cam%02d", d), n, int64(1000+n))) {
 				t.Fatal("queue refused an event")
 			}
 		}
 	}
-	waitFor(t, "all events stored", 30*time.Second, func() bool { return len(b.stored(t)) == devices*per })
+	pipetest.WaitFor(t, "all events stored", 30*time.Second, func() bool { return len(b.Stored(t)) == devices*per })
 	stop()
 	last := map[string]int{}
 	ids := map[string]bool{}
-	for _, m := range b.stored(t) {
-		if ids[m.id] {
-			t.Fatalf("id %s stored twice", m.id)
+	for _, m := range b.Stored(t) {
+		if ids[m.ID] {
+			t.Fatalf("id %s stored twice", m.ID)
 		}
-		ids[m.id] = true
+		ids[m.ID] = true
 		var dev string
 		var n int
-		parts := strings.Split(m.subject, ".")
+		parts := strings.Split(m.Subject, ".")
 		dev = parts[len(parts)-1]
-		if _, err := fmt.Sscanf(string(m.body[strings.Index(string(m.body), "alert-"+dev+"-"):]), "alert-"+dev+"-%d", &n); err != nil {
+		if _, err := fmt.Sscanf(string(m.Body[strings.Index(string(m.Body), "alert-"+dev+"-"):]), "alert-"+dev+"-%d", &n); err != nil {
 			t.Fatal(err)
 		}
 		if prev, ok := last[dev]; ok && n <= prev {
@@ -86,42 +64,42 @@ func testPerKeyOrderAndExactlyOnce(t *testing.T, b *broker, sink sinks.Publisher
 
 func TestBrokerOutageLosesNothing(t *testing.T) { forEachSinkKind(t, testBrokerOutageLosesNothing) }
 
-func testBrokerOutageLosesNothing(t *testing.T, b *broker, sink sinks.Publisher) {
+func testBrokerOutageLosesNothing(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	p, err := pipeline.New(pipeline.Config{PublishTimeout: 200 * time.Millisecond, RetryBase: 20 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	defer stop()
 	for n := 0; n < 100; n++ {
-		p.Offer(alert(t, "cam", n, int64(n)))
+		p.Offer(pipetest.Alert(t, "cam", n, int64(n)))
 	}
-	waitFor(t, "first batch", 20*time.Second, func() bool { return len(b.stored(t)) == 100 })
-	b.srv.Stop()
+	pipetest.WaitFor(t, "first batch", 20*time.Second, func() bool { return len(b.Stored(t)) == 100 })
+	b.Srv.Stop()
 	for n := 100; n < 300; n++ {
-		p.Offer(alert(t, fmt.Sprintf("cam%d", n%7), n, int64(n)))
+		p.Offer(pipetest.Alert(t, fmt.Sprintf("cam%d", n%7), n, int64(n)))
 	}
 	time.Sleep(500 * time.Millisecond) // publishes fail and retry meanwhile
-	b.srv.Restart()
-	waitFor(t, "all 300 after the outage", 30*time.Second, func() bool { return len(b.stored(t)) == 300 })
+	b.Srv.Restart()
+	pipetest.WaitFor(t, "all 300 after the outage", 30*time.Second, func() bool { return len(b.Stored(t)) == 300 })
 	seen := map[string]bool{}
-	for _, m := range b.stored(t) {
-		if seen[m.id] {
-			t.Fatalf("duplicate %s", m.id)
+	for _, m := range b.Stored(t) {
+		if seen[m.ID] {
+			t.Fatalf("duplicate %s", m.ID)
 		}
-		seen[m.id] = true
+		seen[m.ID] = true
 	}
 }
 
 func TestRecentDuplicateCostsNoPublish(t *testing.T) {
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	reg := prometheus.NewRegistry()
-	p, err := pipeline.New(pipeline.Config{Registerer: reg}, jsSink{b.js})
+	p, err := pipeline.New(pipeline.Config{Registerer: reg}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := alert(t, "cam", 1, 5)
+	ev := pipetest.Alert(t, "cam", 1, 5)
 	ctx := context.Background()
 	if err := p.Publish(ctx, ev); err != nil {
 		t.Fatal(err)
@@ -131,7 +109,7 @@ func TestRecentDuplicateCostsNoPublish(t *testing.T) {
 	if err := p.Publish(ctx, backfilled); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(b.stored(t)); n != 1 {
+	if n := len(b.Stored(t)); n != 1 {
 		t.Fatalf("%d messages stored, want 1", n)
 	}
 	if got := counter(t, reg, "rhombus_bridge_events_duplicates_total"); got != 1 {
@@ -155,20 +133,20 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 func TestOverflowIsReportedNotDropped(t *testing.T) {
-	b := startBroker(t)
-	b.srv.Stop() // nothing can be delivered: the queue fills
+	b := pipetest.StartBroker(t)
+	b.Srv.Stop() // nothing can be delivered: the queue fills
 	var over overflowLog
 	wm := pipeline.NewWatermark(0)
 	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 1, PublishTimeout: 50 * time.Millisecond,
 		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, DrainTimeout: 100 * time.Millisecond,
-		OnOverflow: over.add, Watermark: wm}, jsSink{b.js})
+		OnOverflow: over.add, Watermark: wm}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	taken := 0
 	for n := 0; n < 100; n++ {
-		if p.Offer(alert(t, "cam", n, int64(n+1))) {
+		if p.Offer(pipetest.Alert(t, "cam", n, int64(n+1))) {
 			taken++
 		}
 	}
@@ -211,7 +189,7 @@ func TestFencedEventsAreNotPublished(t *testing.T) {
 	forEachSinkKind(t, testFencedEventsAreNotPublished)
 }
 
-func testFencedEventsAreNotPublished(t *testing.T, b *broker, sink sinks.Publisher) {
+func testFencedEventsAreNotPublished(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	var over overflowLog
 	current := uint64(7)
 	var mu sync.Mutex
@@ -223,20 +201,20 @@ func testFencedEventsAreNotPublished(t *testing.T, b *broker, sink sinks.Publish
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	defer stop()
-	ev := alert(t, "cam", 1, 1)
+	ev := pipetest.Alert(t, "cam", 1, 1)
 	ev.Fence = 7
 	p.Offer(ev)
-	waitFor(t, "current term's event", 10*time.Second, func() bool { return len(b.stored(t)) == 1 })
+	pipetest.WaitFor(t, "current term's event", 10*time.Second, func() bool { return len(b.Stored(t)) == 1 })
 	mu.Lock()
 	current = 8 // a successor took over
 	mu.Unlock()
-	old := alert(t, "cam", 2, 2)
+	old := pipetest.Alert(t, "cam", 2, 2)
 	old.Fence = 7
 	p.Offer(old)
-	waitFor(t, "the old term's event reported", 10*time.Second, func() bool { return over.len() == 1 })
-	if n := len(b.stored(t)); n != 1 {
+	pipetest.WaitFor(t, "the old term's event reported", 10*time.Second, func() bool { return over.len() == 1 })
+	if n := len(b.Stored(t)); n != 1 {
 		t.Fatalf("a fenced event was published: %d stored", n)
 	}
 }
@@ -244,8 +222,8 @@ func testFencedEventsAreNotPublished(t *testing.T, b *broker, sink sinks.Publish
 // TestRejectedEventIsRecordedNotRetriedForever: an event the broker will never take (over
 // its max payload) becomes a bounded record on the invalid subject, and the lane moves on.
 func TestRejectedEventIsRecordedNotRetriedForever(t *testing.T) {
-	b := startBroker(t)
-	sink, err := natsjs.New(context.Background(), natsjs.Config{Conn: b.nc, Stream: "RHOMBUS"})
+	b := pipetest.StartBroker(t)
+	sink, err := natsjs.New(context.Background(), natsjs.Config{Conn: b.NC, Stream: "RHOMBUS"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,14 +231,14 @@ func TestRejectedEventIsRecordedNotRetriedForever(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	defer stop()
 	huge := event.Invalid("ORG", []byte(strings.Repeat("x", 9<<20)), event.ErrInvalid, event.ViaWebSocket)
 	p.Offer(huge)
-	p.Offer(alert(t, "cam", 1, 1))
-	waitFor(t, "both stored", 20*time.Second, func() bool { return len(b.stored(t)) == 2 })
-	msgs := b.stored(t)
-	if msgs[0].id != huge.ID || !strings.HasSuffix(msgs[0].subject, ".invalid") || len(msgs[0].body) > 16<<10 {
-		t.Fatalf("rejected record: %s %s %d bytes", msgs[0].id, msgs[0].subject, len(msgs[0].body))
+	p.Offer(pipetest.Alert(t, "cam", 1, 1))
+	pipetest.WaitFor(t, "both stored", 20*time.Second, func() bool { return len(b.Stored(t)) == 2 })
+	msgs := b.Stored(t)
+	if msgs[0].ID != huge.ID || !strings.HasSuffix(msgs[0].Subject, ".invalid") || len(msgs[0].Body) > 16<<10 {
+		t.Fatalf("rejected record: %s %s %d bytes", msgs[0].ID, msgs[0].Subject, len(msgs[0].Body))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 )
 
 func closedNow(ch <-chan struct{}) bool {
@@ -38,8 +39,8 @@ func TestWatermarkDrained(t *testing.T) {
 // Room stays open while the queue is more than half full (nothing is delivered while the
 // pipeline is not running) and is closed once the dispatcher has taken enough.
 func TestRoomAfterOverflow(t *testing.T) {
-	b := startBroker(t)
-	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 1, Logger: quietLog()}, jsSink{b.js})
+	b := pipetest.StartBroker(t)
+	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 1, Logger: pipetest.QuietLog()}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestRoomAfterOverflow(t *testing.T) {
 		t.Fatal("Room not closed with an empty queue")
 	}
 	for n := range 10 {
-		if !p.Offer(alert(t, "cam", n, int64(n+1))) {
+		if !p.Offer(pipetest.Alert(t, "cam", n, int64(n+1))) {
 			t.Fatalf("event %d not taken", n)
 		}
 	}
@@ -55,7 +56,7 @@ func TestRoomAfterOverflow(t *testing.T) {
 	if closedNow(room) {
 		t.Fatal("Room closed with a full queue")
 	}
-	t.Cleanup(run(t, p))
+	t.Cleanup(pipetest.Run(t, p))
 	select {
 	case <-room:
 	case <-time.After(20 * time.Second):

@@ -7,11 +7,12 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 )
 
 func openSpool(t *testing.T, dir string) *spool.Spool {
 	t.Helper()
-	s, err := spool.Open(spool.Config{Dir: dir, MaxBytes: 64 << 20, Logger: quietLog()})
+	s, err := spool.Open(spool.Config{Dir: dir, MaxBytes: 64 << 20, Logger: pipetest.QuietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,80 +23,80 @@ func openSpool(t *testing.T, dir string) *spool.Spool {
 // are all taken (spilled to disk), and once the broker is back every one is stored once,
 // in order per device.
 func TestSpoolHoldsAnOutageInOrder(t *testing.T) {
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	sp := openSpool(t, t.TempDir())
 	defer sp.Close()
 	var over overflowLog
 	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 4, PublishTimeout: 100 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, Spool: sp, OnOverflow: over.add,
-		Watermark: pipeline.NewWatermark(0)}, jsSink{b.js})
+		Watermark: pipeline.NewWatermark(0)}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, p)
+	stop := pipetest.Run(t, p)
 	defer stop()
-	b.srv.Stop()
+	b.Srv.Stop()
 	for n := 0; n < 300; n++ {
-		if !p.Offer(alert(t, fmt.Sprintf("cam%d", n%3), n, int64(n+1))) {
+		if !p.Offer(pipetest.Alert(t, fmt.Sprintf("cam%d", n%3), n, int64(n+1))) {
 			t.Fatalf("event %d refused with a spool", n)
 		}
 	}
 	if over.len() != 0 {
 		t.Fatalf("%d events overflowed despite the spool", over.len())
 	}
-	b.srv.Restart()
-	waitFor(t, "300 events after the outage", 30*time.Second, func() bool { return len(b.stored(t)) == 300 })
-	checkOrder(t, b.stored(t))
-	waitFor(t, "spool emptied", 10*time.Second, func() bool { return sp.Len() == 0 })
+	b.Srv.Restart()
+	pipetest.WaitFor(t, "300 events after the outage", 30*time.Second, func() bool { return len(b.Stored(t)) == 300 })
+	checkOrder(t, b.Stored(t))
+	pipetest.WaitFor(t, "spool emptied", 10*time.Second, func() bool { return sp.Len() == 0 })
 }
 
 // TestSpoolCarriesEventsAcrossRestart: events still undelivered when the pipeline stops
 // (broker down) are kept on disk and delivered by the next pipeline on the same spool.
 func TestSpoolCarriesEventsAcrossRestart(t *testing.T) {
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	dir := t.TempDir()
 	sp := openSpool(t, dir)
 	cfg := pipeline.Config{Queue: 50, Lanes: 2, PublishTimeout: 100 * time.Millisecond, RetryBase: 20 * time.Millisecond,
 		RetryMax: 100 * time.Millisecond, DrainTimeout: 300 * time.Millisecond, Spool: sp}
-	p, _ := pipeline.New(cfg, jsSink{b.js})
-	stop := run(t, p)
-	b.srv.Stop()
+	p, _ := pipeline.New(cfg, b.Sink())
+	stop := pipetest.Run(t, p)
+	b.Srv.Stop()
 	for n := 0; n < 120; n++ {
-		p.Offer(alert(t, "cam", n, int64(n+1)))
+		p.Offer(pipetest.Alert(t, "cam", n, int64(n+1)))
 	}
 	stop() // the drain cannot deliver: everything stays on disk
 	if err := sp.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b.srv.Restart()
+	b.Srv.Restart()
 	sp2 := openSpool(t, dir)
 	defer sp2.Close()
 	if sp2.Len() != 120 {
 		t.Fatalf("spool holds %d events after the restart, want 120", sp2.Len())
 	}
 	cfg.Spool = sp2
-	p2, _ := pipeline.New(cfg, jsSink{b.js})
-	stop2 := run(t, p2)
+	p2, _ := pipeline.New(cfg, b.Sink())
+	stop2 := pipetest.Run(t, p2)
 	defer stop2()
-	waitFor(t, "120 replayed events", 30*time.Second, func() bool { return len(b.stored(t)) == 120 })
-	checkOrder(t, b.stored(t))
+	pipetest.WaitFor(t, "120 replayed events", 30*time.Second, func() bool { return len(b.Stored(t)) == 120 })
+	checkOrder(t, b.Stored(t))
 }
 
 // checkOrder fails on a duplicate id or a device's events out of order (the test events'
 // timestamps rise per device).
-func checkOrder(t *testing.T, msgs []stored) {
+func checkOrder(t *testing.T, msgs []pipetest.Msg) {
 	t.Helper()
 	seen := map[string]bool{}
 	last := map[string]string{}
 	for _, m := range msgs {
-		if seen[m.id] {
-			t.Fatalf("duplicate %s", m.id)
+		if seen[m.ID] {
+			t.Fatalf("duplicate %s", m.ID)
 		}
-		seen[m.id] = true
-		ts := tsOf(t, m.body)
-		if prev, ok := last[m.subject]; ok && ts <= prev {
-			t.Fatalf("%s: %s after %s", m.subject, ts, prev)
+		seen[m.ID] = true
+		ts := tsOf(t, m.Body)
+		if prev, ok := last[m.Subject]; ok && ts <= prev {
+			t.Fatalf("%s: %s after %s", m.Subject, ts, prev)
 		}
-		last[m.subject] = ts
+		last[m.Subject] = ts
 	}
 }

@@ -117,12 +117,12 @@ func (c *Client) alertPage(ctx context.Context, q alertsQuery) ([]PolicyAlert, e
 	return out, nil
 }
 
-// AlertEvents returns the backfill source for org (the shape of pipeline.AlertSource):
+// AlertEvents returns the backfill source for org (the shape of recovery.AlertSource):
 // one getPolicyAlertsV2 page of the policy alerts with afterMs ≤ timestampMs ≤ beforeMs,
 // past the cursor (lastTs, lastUUID) when lastTs is not 0, asking for PageSize, as events
 // whose ids equal their live copies', in the order Rhombus returned them. Its calls go
 // ahead of enrichment in the REST budget (WithPriority). The paging itself (narrowing,
-// de-duplication, when to stop) is the caller's: see pipeline.Recovery.
+// de-duplication, when to stop) is the caller's: see recovery.Recovery.
 func (c *Client) AlertEvents(org string) func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
 	return func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error) {
 		q := alertsQuery{After: afterMs, Before: beforeMs, MaxResults: c.cfg.PageSize, LastTs: lastTs, LastUUID: lastUUID}

@@ -1,11 +1,9 @@
-package pipeline
+package recovery
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 )
 
 // fetchAll pages through win the way Recovery does, and returns the alerts and the calls.
@@ -63,15 +62,13 @@ func checkOnce(t *testing.T, got []event.Event, want map[string]bool) {
 	}
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 // Against the simulator: a server page cap below maxResults, both orders, inclusive bounds
 // and four alerts per millisecond straddling page boundaries. Every alert in the window
 // once, in one page per cap's worth of alerts plus the page that finds nothing new.
 func TestPagerSim(t *testing.T) {
 	for _, newest := range []bool{false, true} {
 		t.Run(fmt.Sprintf("newestFirst=%v", newest), func(t *testing.T) {
-			s, err := sim.New(sim.Config{APIKey: "k", RESTPageCap: 7, NewestFirst: newest, Logger: quietLogger()})
+			s, err := sim.New(sim.Config{APIKey: "k", RESTPageCap: 7, NewestFirst: newest, Logger: pipetest.QuietLog()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +86,7 @@ func TestPagerSim(t *testing.T) {
 				}
 			}
 			c, err := rhombus.NewClient(rhombus.ClientConfig{APIURL: s.URL(), APIKey: "k", Rate: 1000, PageSize: 50,
-				Logger: quietLogger()})
+				Logger: pipetest.QuietLog()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +116,7 @@ func alertServer(t *testing.T, all []map[string]any, page func(q map[string]int6
 		_ = json.NewEncoder(w).Encode(map[string]any{"policyAlerts": page(q, last)})
 	}))
 	t.Cleanup(srv.Close)
-	c, err := rhombus.NewClient(rhombus.ClientConfig{APIURL: srv.URL, APIKey: "k", Rate: 1000, Logger: quietLogger()})
+	c, err := rhombus.NewClient(rhombus.ClientConfig{APIURL: srv.URL, APIKey: "k", Rate: 1000, Logger: pipetest.QuietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package recovery
 
 import (
 	"cmp"
@@ -39,7 +39,7 @@ func (r *Recovery) publishAll(ctx context.Context, evs []event.Event) ([]int64, 
 		wg.Go(func() {
 			for _, ev := range lane {
 				ev.Fence = r.cfg.Fence
-				dup, err := r.p.publish(ctx, ev)
+				dup, err := r.pub.PublishDup(ctx, ev)
 				if err != nil {
 					cancel(err)
 					return

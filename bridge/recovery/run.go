@@ -1,4 +1,4 @@
-package pipeline
+package recovery
 
 import (
 	"context"
@@ -265,7 +265,7 @@ func (r *Recovery) record(ctx context.Context, g *gap) error {
 		return err
 	}
 	ev.Fence = r.cfg.Fence
-	if _, err := r.p.publish(ctx, ev); err != nil {
+	if _, err := r.pub.PublishDup(ctx, ev); err != nil {
 		return fmt.Errorf("publish gap record: %w", err)
 	}
 	return nil

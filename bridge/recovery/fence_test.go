@@ -1,4 +1,4 @@
-package pipeline_test
+package recovery_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
@@ -18,11 +20,11 @@ import (
 func TestGapRecordSaysWhetherNonAlertsMayBeMissing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		lose func(r *pipeline.Recovery, alert event.Event)
+		lose func(r *recovery.Recovery, alert event.Event)
 		want bool
 	}{
-		{"lost alert", func(r *pipeline.Recovery, a event.Event) { r.OpenFor("overflow", a) }, false},
-		{"lost config change", func(r *pipeline.Recovery, a event.Event) {
+		{"lost alert", func(r *recovery.Recovery, a event.Event) { r.OpenFor("overflow", a) }, false},
+		{"lost config change", func(r *recovery.Recovery, a event.Event) {
 			cfg, err := event.ParseChange("ORG", []byte(`{"entity":"DEVICE_CONFIG","entityUuid":"cam","type":"UPDATE","timestampMs":1}`), event.ViaWebSocket)
 			if err != nil {
 				t.Fatal(err)
@@ -30,22 +32,22 @@ func TestGapRecordSaysWhetherNonAlertsMayBeMissing(t *testing.T) {
 			r.OpenFor("overflow", a)
 			r.OpenFor("overflow", cfg)
 		}, true},
-		{"lost alert then disconnect", func(r *pipeline.Recovery, a event.Event) {
+		{"lost alert then disconnect", func(r *recovery.Recovery, a event.Event) {
 			r.OpenFor("overflow", a)
 			r.Open("abrupt_close", time.Now())
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, p, wm := runningPipeline(t)
-			h := &history{alerts: []event.Event{alert(t, "cam", 1, time.Now().Add(-time.Second).UnixMilli())}}
-			r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond}, p, wm)
+			h := &history{alerts: []event.Event{pipetest.Alert(t, "cam", 1, time.Now().Add(-time.Second).UnixMilli())}}
+			r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond}, p, wm)
 			runRecovery(t, r)
 			tc.lose(r, h.alerts[0])
 			if g := r.OpenGap(); g == nil || g.NonAlertsMayBeMissed != tc.want {
 				t.Fatalf("open gap %+v, want nonAlertEventsMayBeMissed %v", g, tc.want)
 			}
 			r.Recover()
-			waitFor(t, "gap closed", 10*time.Second, func() bool { return r.OpenGap() == nil })
+			pipetest.WaitFor(t, "gap closed", 10*time.Second, func() bool { return r.OpenGap() == nil })
 			g := lastGapRecord(t, b)
 			if g.Data.NonAlertEventsMayBeMissed != tc.want || g.Data.AlertsRecovered != 1 {
 				t.Fatalf("gap record %+v, want nonAlertEventsMayBeMissed %v and 1 alert", g.Data, tc.want)
@@ -58,46 +60,46 @@ func TestGapRecordSaysWhetherNonAlertsMayBeMissing(t *testing.T) {
 // pipeline refuses them, so a deposed (or thawed) leader cannot publish a backfill after
 // its successor started. The gap stays open for the successor.
 func TestBackfillIsFencedByTheTerm(t *testing.T) {
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	var current atomic.Uint64
 	current.Store(7)
 	wm := pipeline.NewWatermark(0)
 	p, err := pipeline.New(pipeline.Config{Watermark: wm, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		FenceValid: func(f uint64) bool { return f == current.Load() }}, jsSink{b.js})
+		FenceValid: func(f uint64) bool { return f == current.Load() }}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(run(t, p))
-	h := &history{alerts: []event.Event{alert(t, "cam", 1, time.Now().Add(-time.Second).UnixMilli())}}
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond, Fence: 7}, p, wm)
+	t.Cleanup(pipetest.Run(t, p))
+	h := &history{alerts: []event.Event{pipetest.Alert(t, "cam", 1, time.Now().Add(-time.Second).UnixMilli())}}
+	r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond, Fence: 7}, p, wm)
 	runRecovery(t, r)
 
 	current.Store(8) // a successor holds the lease now
 	r.Open("failover", time.Now().Add(-time.Minute))
 	r.Recover()
-	waitFor(t, "a fenced backfill attempt", 10*time.Second, func() bool { return h.calls.Load() >= 1 })
+	pipetest.WaitFor(t, "a fenced backfill attempt", 10*time.Second, func() bool { return h.calls.Load() >= 1 })
 	time.Sleep(200 * time.Millisecond) // retries would publish within this if the fence leaked
-	if n := len(b.stored(t)); n != 0 || r.OpenGap() == nil {
+	if n := len(b.Stored(t)); n != 0 || r.OpenGap() == nil {
 		t.Fatalf("deposed term published %d messages (gap open: %v)", n, r.OpenGap() != nil)
 	}
 
 	current.Store(7) // control: the same Recovery publishes while its term holds
 	r.Recover()
-	waitFor(t, "gap closed while the term holds", 10*time.Second, func() bool { return r.OpenGap() == nil })
-	msgs := b.stored(t)
+	pipetest.WaitFor(t, "gap closed while the term holds", 10*time.Second, func() bool { return r.OpenGap() == nil })
+	msgs := b.Stored(t)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages stored, want the alert and the gap record", len(msgs))
 	}
 }
 
-func lastGapRecord(t *testing.T, b *broker) v1.Gap {
+func lastGapRecord(t *testing.T, b *pipetest.Broker) v1.Gap {
 	t.Helper()
-	msgs := b.stored(t)
-	if len(msgs) == 0 || !strings.HasSuffix(msgs[len(msgs)-1].subject, ".bridge_gap.closed.none") {
+	msgs := b.Stored(t)
+	if len(msgs) == 0 || !strings.HasSuffix(msgs[len(msgs)-1].Subject, ".bridge_gap.closed.none") {
 		t.Fatalf("no gap record last among %d messages", len(msgs))
 	}
 	var g v1.Gap
-	if err := json.Unmarshal(msgs[len(msgs)-1].body, &g); err != nil {
+	if err := json.Unmarshal(msgs[len(msgs)-1].Body, &g); err != nil {
 		t.Fatal(err)
 	}
 	return g

@@ -1,4 +1,4 @@
-package pipeline
+package recovery
 
 import "github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 

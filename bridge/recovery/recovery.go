@@ -1,4 +1,4 @@
-package pipeline
+package recovery
 
 import (
 	"context"
@@ -17,14 +17,31 @@ import (
 // server returned them. Recovery does the paging (see pager).
 type AlertSource func(ctx context.Context, afterMs, beforeMs, lastTs int64, lastUUID string) ([]event.Event, error)
 
+// Publisher delivers an event and returns nil once every sink acknowledged it, saying
+// whether it was a duplicate of an event acknowledged recently (then nothing was
+// published). *pipeline.Pipeline is one, through the same PublishDup the webhook receiver
+// uses.
+type Publisher interface {
+	PublishDup(ctx context.Context, ev event.Event) (dup bool, err error)
+}
+
+// Watermark is the mark the live feed's acknowledgements advance, which Recovery pins
+// while a gap is open and persists (*pipeline.Watermark is one).
+type Watermark interface {
+	Mark() int64    // the current watermark, Unix ms (0: none yet)
+	Hold(ms int64)  // pin the reported mark at most at ms until Release
+	Release()       // the gap was recovered: the mark moves again
+	Reset(ms int64) // a new term starts at ms
+}
+
 // WatermarkStore keeps the watermark where every replica can read it.
 type WatermarkStore interface {
 	Load(ctx context.Context) (int64, error) // 0 when none was saved
 	Save(ctx context.Context, ms int64) error
 }
 
-// RecoveryConfig shapes a Recovery.
-type RecoveryConfig struct {
+// Config shapes a Recovery.
+type Config struct {
 	Instance string
 	Org      string
 	Overlap  time.Duration // backfill starts this long before the gap (clock skew, late pushes)
@@ -52,7 +69,7 @@ type RecoveryConfig struct {
 	// publish them once the term has ended (a deposed or thawed leader stops at once).
 	Fence   uint64
 	Logger  *slog.Logger
-	Metrics *RecoveryMetrics // optional
+	Metrics *Metrics // optional
 }
 
 // Gap is a window in which live events may have been missed.
@@ -78,9 +95,9 @@ type Gap struct {
 // stretches oldest first, publishes page by page and drops each stretch a page proved
 // complete, so a failure, or a new gap opening meanwhile, never makes it start again.
 type Recovery struct {
-	cfg  RecoveryConfig
-	p    *Pipeline
-	wm   *Watermark
+	cfg  Config
+	pub  Publisher
+	wm   Watermark
 	kick chan struct{}
 
 	mu     sync.Mutex
@@ -107,11 +124,11 @@ type gap struct {
 	truncated bool      // its window reached past MaxAge
 }
 
-// NewRecovery ties a Recovery to the pipeline it publishes through and the watermark the
-// pipeline feeds.
-func NewRecovery(cfg RecoveryConfig, p *Pipeline, wm *Watermark) (*Recovery, error) {
-	if cfg.Source == nil || p == nil || wm == nil || cfg.Org == "" {
-		return nil, errors.New("recovery: Source, Org, pipeline and watermark are required")
+// New ties a Recovery to the pipeline it publishes through (pub) and the watermark the
+// pipeline feeds (wm).
+func New(cfg Config, pub Publisher, wm Watermark) (*Recovery, error) {
+	if cfg.Source == nil || pub == nil || wm == nil || cfg.Org == "" {
+		return nil, errors.New("recovery: Source, Org, publisher and watermark are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -125,7 +142,7 @@ func NewRecovery(cfg RecoveryConfig, p *Pipeline, wm *Watermark) (*Recovery, err
 	if cfg.Quiet <= 0 {
 		cfg.Quiet = 2 * cfg.Settle
 	}
-	return &Recovery{cfg: cfg, p: p, wm: wm, kick: make(chan struct{}, 1)}, nil
+	return &Recovery{cfg: cfg, pub: pub, wm: wm, kick: make(chan struct{}, 1)}, nil
 }
 
 // Begin starts a term (a process start or a new leadership): it loads the shared

@@ -1,4 +1,4 @@
-package pipeline_test
+package recovery_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
@@ -25,11 +26,11 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 			now := time.Now()
 			h := &history{pageCap: 10, newest: newest}
 			for i := 0; i < 250; i++ { // now-50s .. now-0.2s
-				h.alerts = append(h.alerts, alert(t, "cam", i, now.Add(time.Duration(i-250)*200*time.Millisecond).UnixMilli()))
+				h.alerts = append(h.alerts, pipetest.Alert(t, "cam", i, now.Add(time.Duration(i-250)*200*time.Millisecond).UnixMilli()))
 			}
 			var live atomic.Bool
 			live.Store(true)
-			r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond, Overlap: 2 * time.Second,
+			r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond, Overlap: 2 * time.Second,
 				Live: live.Load}, p, wm)
 			h.onCall = func(n int) {
 				if n != 20 { // the 20th page of the first window, which has 25
@@ -39,7 +40,7 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 				r.Open("abrupt_close", now.Add(-20*time.Second))
 				time.Sleep(2 * time.Millisecond) // the new alerts come after the first window's end
 				for i := 0; i < 25; i++ {
-					h.add(alert(t, "cam2", i, time.Now().UnixMilli()))
+					h.add(pipetest.Alert(t, "cam2", i, time.Now().UnixMilli()))
 				}
 				live.Store(true)
 				r.Recover()
@@ -47,7 +48,7 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 			runRecovery(t, r)
 			r.Open("abrupt_close", now.Add(-48*time.Second))
 			r.Recover()
-			waitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
+			pipetest.WaitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
 
 			if again := h.refetched(); len(again) > 0 {
 				t.Errorf("alerts fetched more than once: %v", again)
@@ -56,7 +57,7 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 			if calls := int(h.calls.Load()); calls > minPages+2 {
 				t.Errorf("%d getPolicyAlertsV2 calls; the minimum is %d pages (+1 empty page per window)", calls, minPages)
 			}
-			msgs := b.stored(t)
+			msgs := b.Stored(t)
 			recs := gapRecords(t, msgs)
 			if len(msgs) != 275+2 || len(recs) != 2 || recs[0].AlertsRecovered != 250 || recs[1].AlertsRecovered != 25 ||
 				recs[1].StartMs != now.Add(-20*time.Second).UnixMilli() || recs[1].EndMs < recs[0].EndMs {
@@ -72,11 +73,11 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 func TestBackfillProgressPerPage(t *testing.T) {
 	_, p, wm := runningPipeline(t)
 	now := time.Now()
-	p.Offer(alert(t, "live", 0, now.UnixMilli()))
-	waitFor(t, "the live alert", 10*time.Second, func() bool { return wm.Mark() == now.UnixMilli() })
+	p.Offer(pipetest.Alert(t, "live", 0, now.UnixMilli()))
+	pipetest.WaitFor(t, "the live alert", 10*time.Second, func() bool { return wm.Mark() == now.UnixMilli() })
 	h := &history{pageCap: 10}
 	for i := 0; i < 200; i++ {
-		h.alerts = append(h.alerts, alert(t, "cam", i, now.Add(time.Duration(i-200)*100*time.Millisecond).UnixMilli()))
+		h.alerts = append(h.alerts, pipetest.Alert(t, "cam", i, now.Add(time.Duration(i-200)*100*time.Millisecond).UnixMilli()))
 	}
 	var mu sync.Mutex
 	var marks []int64
@@ -88,11 +89,11 @@ func TestBackfillProgressPerPage(t *testing.T) {
 			h.fail.Store(1) // this page fails; after the retry paging goes on from it
 		}
 	}
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond}, p, wm)
+	r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond}, p, wm)
 	runRecovery(t, r)
 	r.Open("abrupt_close", now.Add(-20*time.Second))
 	r.Recover()
-	waitFor(t, "gap closed", 20*time.Second, func() bool { return r.OpenGap() == nil })
+	pipetest.WaitFor(t, "gap closed", 20*time.Second, func() bool { return r.OpenGap() == nil })
 	if again := h.refetched(); len(again) > 0 {
 		t.Errorf("alerts fetched more than once: %v", again)
 	}
@@ -120,11 +121,11 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 	now := time.Now()
 	h := &history{pageCap: 10}
 	for i := 0; i < 50; i++ { // now-50s .. now-1s
-		h.alerts = append(h.alerts, alert(t, "cam", i, now.Add(time.Duration(i-50)*time.Second).UnixMilli()))
+		h.alerts = append(h.alerts, pipetest.Alert(t, "cam", i, now.Add(time.Duration(i-50)*time.Second).UnixMilli()))
 	}
 	var live atomic.Bool
 	live.Store(true)
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond, Overlap: 2 * time.Second,
+	r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond, Overlap: 2 * time.Second,
 		Live: live.Load}, p, wm)
 	h.onCall = func(n int) {
 		if n != 3 {
@@ -135,7 +136,7 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 		r.Open("abrupt_close", time.Now())
 		time.Sleep(2 * time.Millisecond)
 		for i := 0; i < 15; i++ {
-			h.add(alert(t, "cam2", i, time.Now().UnixMilli()))
+			h.add(pipetest.Alert(t, "cam2", i, time.Now().UnixMilli()))
 		}
 		live.Store(true)
 		r.Recover()
@@ -143,7 +144,7 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 	runRecovery(t, r)
 	r.Open("abrupt_close", now.Add(-48*time.Second))
 	r.Recover()
-	waitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
+	pipetest.WaitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
 	if again := h.refetched(); len(again) > 0 {
 		t.Errorf("alerts fetched more than once: %v", again)
 	}
@@ -153,15 +154,15 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 	}
 }
 
-func gapRecords(t *testing.T, msgs []stored) []v1.GapData {
+func gapRecords(t *testing.T, msgs []pipetest.Msg) []v1.GapData {
 	t.Helper()
 	var out []v1.GapData
 	for _, m := range msgs {
-		if !strings.HasSuffix(m.subject, ".bridge_gap.closed.none") {
+		if !strings.HasSuffix(m.Subject, ".bridge_gap.closed.none") {
 			continue
 		}
 		var g v1.Gap
-		if err := json.Unmarshal(m.body, &g); err != nil {
+		if err := json.Unmarshal(m.Body, &g); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, g.Data)

@@ -1,4 +1,4 @@
-package pipeline
+package recovery
 
 import (
 	"errors"
@@ -6,8 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// RecoveryMetrics are the gap and backfill metrics. A nil *RecoveryMetrics records nothing.
-type RecoveryMetrics struct {
+// Metrics are the gap and backfill metrics. A nil *Metrics records nothing.
+type Metrics struct {
 	gaps      *prometheus.CounterVec
 	open      prometheus.Gauge
 	recov     prometheus.Counter
@@ -15,10 +15,10 @@ type RecoveryMetrics struct {
 	watermark prometheus.Gauge
 }
 
-// NewRecoveryMetrics creates and registers (reg may be nil) the recovery metrics; the gap
+// NewMetrics creates and registers (reg may be nil) the recovery metrics; the gap
 // counter starts at 0 for each of causes, so that increase() sees the first gap of each.
-func NewRecoveryMetrics(reg prometheus.Registerer, causes ...string) (*RecoveryMetrics, error) {
-	m := &RecoveryMetrics{
+func NewMetrics(reg prometheus.Registerer, causes ...string) (*Metrics, error) {
+	m := &Metrics{
 		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_gaps_total",
 			Help: "Gaps opened in the live feed, by cause (startup, failover, overflow, or how the connection ended)."}, []string{"cause"}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rhombus_bridge_gap_open",
@@ -43,32 +43,32 @@ func NewRecoveryMetrics(reg prometheus.Registerer, causes ...string) (*RecoveryM
 	return m, errors.Join(errs...)
 }
 
-func (m *RecoveryMetrics) opened(cause string) {
+func (m *Metrics) opened(cause string) {
 	if m != nil {
 		m.gaps.WithLabelValues(cause).Inc()
 		m.open.Set(1)
 	}
 }
 
-func (m *RecoveryMetrics) recovered(n int) {
+func (m *Metrics) recovered(n int) {
 	if m != nil {
 		m.recov.Add(float64(n))
 	}
 }
 
-func (m *RecoveryMetrics) closedGap() {
+func (m *Metrics) closedGap() {
 	if m != nil {
 		m.open.Set(0)
 	}
 }
 
-func (m *RecoveryMetrics) failed() {
+func (m *Metrics) failed() {
 	if m != nil {
 		m.failures.Inc()
 	}
 }
 
-func (m *RecoveryMetrics) setWatermark(ms int64) {
+func (m *Metrics) setWatermark(ms int64) {
 	if m != nil {
 		m.watermark.Set(float64(ms) / 1000)
 	}

@@ -1,4 +1,4 @@
-package pipeline_test
+package recovery_test
 
 import (
 	"cmp"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/recovery"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
@@ -107,28 +109,30 @@ type memStore struct{ v atomic.Int64 }
 func (m *memStore) Load(context.Context) (int64, error)   { return m.v.Load(), nil }
 func (m *memStore) Save(_ context.Context, v int64) error { m.v.Store(v); return nil }
 
+func TestMain(m *testing.M) { pipetest.Main(m) }
+
 func TestGapBackfillAndRecord(t *testing.T) {
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	wm := pipeline.NewWatermark(0)
-	p, err := pipeline.New(pipeline.Config{Watermark: wm}, jsSink{b.js})
+	p, err := pipeline.New(pipeline.Config{Watermark: wm}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopP := run(t, p)
+	stopP := pipetest.Run(t, p)
 	defer stopP()
 	now := time.Now()
 	h := &history{}
 	for i := 0; i < 10; i++ {
-		h.alerts = append(h.alerts, alert(t, "cam", i, now.Add(time.Duration(i-20)*time.Second).UnixMilli()))
+		h.alerts = append(h.alerts, pipetest.Alert(t, "cam", i, now.Add(time.Duration(i-20)*time.Second).UnixMilli()))
 	}
 	// the first 5 were delivered live before the drop
 	for _, ev := range h.alerts[:5] {
 		p.Offer(ev)
 	}
-	waitFor(t, "live alerts", 10*time.Second, func() bool { return wm.Mark() == h.alerts[4].TimestampMs })
+	pipetest.WaitFor(t, "live alerts", 10*time.Second, func() bool { return wm.Mark() == h.alerts[4].TimestampMs })
 	store := &memStore{}
 	h.fail.Store(1) // the first backfill attempt fails: the gap must stay open and be retried
-	r, err := pipeline.NewRecovery(pipeline.RecoveryConfig{Instance: "i1", Org: "ORG", Overlap: 2 * time.Second,
+	r, err := recovery.New(recovery.Config{Instance: "i1", Org: "ORG", Overlap: 2 * time.Second,
 		Source: h.source, Store: store}, p, wm)
 	if err != nil {
 		t.Fatal(err)
@@ -142,23 +146,23 @@ func TestGapBackfillAndRecord(t *testing.T) {
 		t.Fatal("gap not open")
 	}
 	r.Recover()
-	waitFor(t, "gap closed after a retried backfill", 20*time.Second, func() bool { return r.OpenGap() == nil })
+	pipetest.WaitFor(t, "gap closed after a retried backfill", 20*time.Second, func() bool { return r.OpenGap() == nil })
 	gaps, backfilled := r.Counts()
 	if gaps != 1 || backfilled != 5 || h.calls.Load() < 2 {
 		t.Fatalf("gaps %d backfilled %d calls %d", gaps, backfilled, h.calls.Load())
 	}
-	msgs := b.stored(t)
+	msgs := b.Stored(t)
 	if len(msgs) != 11 { // 10 alerts once each + 1 gap record
 		t.Fatalf("%d messages stored, want 11", len(msgs))
 	}
 	last := msgs[len(msgs)-1]
-	if !strings.HasSuffix(last.subject, ".bridge_gap.closed.none") {
-		t.Fatalf("last message %s is not the gap record", last.subject)
+	if !strings.HasSuffix(last.Subject, ".bridge_gap.closed.none") {
+		t.Fatalf("last message %s is not the gap record", last.Subject)
 	}
 	var g v1.Gap
-	if err := json.Unmarshal(last.body, &g); err != nil || g.Data.AlertsRecovered != 5 || g.Data.Cause != "disconnect" ||
+	if err := json.Unmarshal(last.Body, &g); err != nil || g.Data.AlertsRecovered != 5 || g.Data.Cause != "disconnect" ||
 		!g.Data.NonAlertEventsMayBeMissed {
-		t.Fatalf("gap record %s (%v)", last.body, err)
+		t.Fatalf("gap record %s (%v)", last.Body, err)
 	}
 	cancel()
 	<-done
@@ -171,7 +175,7 @@ func TestBeginResumesFromStoredWatermark(t *testing.T) {
 	_, p, wm := runningPipeline(t)
 	store := &memStore{}
 	h := &history{}
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Store: store}, p, wm)
+	r := newRecovery(t, recovery.Config{Source: h.source, Store: store}, p, wm)
 	if err := r.Begin(context.Background(), "startup"); err != nil || r.OpenGap() != nil {
 		t.Fatalf("no stored watermark: no gap expected (%v)", err)
 	}
@@ -190,15 +194,15 @@ func TestBeginResumesFromStoredWatermark(t *testing.T) {
 func TestGapStaysOpenUntilRecover(t *testing.T) {
 	_, p, wm := runningPipeline(t)
 	h := &history{}
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Store: &memStore{}}, p, wm)
+	r := newRecovery(t, recovery.Config{Source: h.source, Store: &memStore{}}, p, wm)
 	runRecovery(t, r)
 	r.Open("abrupt_close", time.Now())
-	time.Sleep(pipeline.SaveEvery*2 + 200*time.Millisecond) // two save ticks pass while "disconnected"
+	time.Sleep(recovery.SaveEvery*2 + 200*time.Millisecond) // two save ticks pass while "disconnected"
 	if r.OpenGap() == nil || h.calls.Load() != 0 {
 		t.Fatalf("gap closed (or backfill ran: %d calls) while the feed was still down", h.calls.Load())
 	}
 	r.Recover()
-	waitFor(t, "gap closed after Recover", 10*time.Second, func() bool { return r.OpenGap() == nil })
+	pipetest.WaitFor(t, "gap closed after Recover", 10*time.Second, func() bool { return r.OpenGap() == nil })
 }
 
 // TestNoBackfillWhileTheFeedIsDown: a Recover (or a retry) while the feed is down again
@@ -207,7 +211,7 @@ func TestNoBackfillWhileTheFeedIsDown(t *testing.T) {
 	_, p, wm := runningPipeline(t)
 	h := &history{}
 	var live atomic.Bool
-	r := newRecovery(t, pipeline.RecoveryConfig{Source: h.source, Settle: time.Millisecond, Live: live.Load}, p, wm)
+	r := newRecovery(t, recovery.Config{Source: h.source, Settle: time.Millisecond, Live: live.Load}, p, wm)
 	runRecovery(t, r)
 	r.Open("abrupt_close", time.Now())
 	r.Recover()
@@ -217,30 +221,30 @@ func TestNoBackfillWhileTheFeedIsDown(t *testing.T) {
 	}
 	live.Store(true)
 	r.Recover()
-	waitFor(t, "gap closed once live", 10*time.Second, func() bool { return r.OpenGap() == nil })
+	pipetest.WaitFor(t, "gap closed once live", 10*time.Second, func() bool { return r.OpenGap() == nil })
 }
 
 // runningPipeline is a running pipeline with a watermark on a real JetStream.
-func runningPipeline(t *testing.T) (*broker, *pipeline.Pipeline, *pipeline.Watermark) {
+func runningPipeline(t *testing.T) (*pipetest.Broker, *pipeline.Pipeline, *pipeline.Watermark) {
 	t.Helper()
-	b := startBroker(t)
+	b := pipetest.StartBroker(t)
 	wm := pipeline.NewWatermark(0)
-	p, err := pipeline.New(pipeline.Config{Watermark: wm}, jsSink{b.js})
+	p, err := pipeline.New(pipeline.Config{Watermark: wm}, b.Sink())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(run(t, p))
+	t.Cleanup(pipetest.Run(t, p))
 	return b, p, wm
 }
 
 // newRecovery is a Recovery of instance i1 for org ORG with the rest of cfg.
-func newRecovery(t *testing.T, cfg pipeline.RecoveryConfig, p *pipeline.Pipeline, wm *pipeline.Watermark) *pipeline.Recovery {
+func newRecovery(t *testing.T, cfg recovery.Config, p *pipeline.Pipeline, wm *pipeline.Watermark) *recovery.Recovery {
 	t.Helper()
 	cfg.Instance, cfg.Org = "i1", "ORG"
 	if cfg.Logger == nil {
-		cfg.Logger = quietLog()
+		cfg.Logger = pipetest.QuietLog()
 	}
-	r, err := pipeline.NewRecovery(cfg, p, wm)
+	r, err := recovery.New(cfg, p, wm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +252,7 @@ func newRecovery(t *testing.T, cfg pipeline.RecoveryConfig, p *pipeline.Pipeline
 }
 
 // runRecovery runs r until the test ends.
-func runRecovery(t *testing.T, r *pipeline.Recovery) {
+func runRecovery(t *testing.T, r *recovery.Recovery) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
