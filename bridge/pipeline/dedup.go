@@ -2,20 +2,22 @@ package pipeline
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 )
 
 // dedup remembers recently acknowledged ids, bounded by count and age. It keeps a 64-bit
-// hash of each id, not the id: memory is fixed at start (about 40 bytes per remembered
-// id) and nothing is allocated per event. Two ids with the same hash (odds about 1 in
+// hash of each id, not the id: about 40 bytes per remembered id, grown as ids come (an
+// idle bridge does not pay for the bound) and nothing allocated per event once grown. Two ids with the same hash (odds about 1 in
 // 10^14 per event with 100000 remembered) would make the second look like a recent
 // duplicate; the bounds are the same as before, so is the rest of the behaviour.
 type dedup struct {
 	mu   sync.Mutex
 	ttl  int64 // ns
 	seed maphash.Seed
-	ring []stamp // acknowledgements in order, oldest at head; len is the count bound
+	max  int     // the count bound
+	ring []stamp // acknowledgements in order, oldest at head; grows up to max
 	head int
 	n    int
 	last map[uint64]int64 // id hash → Unix ns of its latest acknowledgement
@@ -28,16 +30,12 @@ type stamp struct {
 }
 
 func newDedup(max int, ttl time.Duration) *dedup {
-	d := &dedup{ttl: int64(ttl), seed: maphash.MakeSeed()}
-	if max > 0 {
-		d.ring, d.last = make([]stamp, max), make(map[uint64]int64, max)
-	}
-	return d
+	return &dedup{max: max, ttl: int64(ttl), seed: maphash.MakeSeed(), last: map[uint64]int64{}}
 }
 
 // seen reports whether id was acknowledged within the window.
 func (d *dedup) seen(id string, now time.Time) bool {
-	if len(d.ring) == 0 {
+	if d.max <= 0 {
 		return false
 	}
 	h := maphash.String(d.seed, id)
@@ -50,21 +48,33 @@ func (d *dedup) seen(id string, now time.Time) bool {
 // add records that id was acknowledged at now, forgetting the oldest acknowledgements
 // beyond the bounds.
 func (d *dedup) add(id string, now time.Time) {
-	if len(d.ring) == 0 {
+	if d.max <= 0 {
 		return
 	}
 	h, at := maphash.String(d.seed, id), now.UnixNano()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.n == len(d.ring) {
+	if d.n == d.max {
 		d.evict()
 	}
-	d.ring[(d.head+d.n)%len(d.ring)] = stamp{h, at}
-	d.n++
+	d.push(stamp{h, at})
 	d.last[h] = at
 	for d.n > 0 && at-d.ring[d.head].at > d.ttl {
 		d.evict()
 	}
+}
+
+// push adds s after the newest stamp, growing the ring while it is under max.
+func (d *dedup) push(s stamp) {
+	if d.n == len(d.ring) && len(d.ring) < d.max {
+		if d.head != 0 { // wrapped after an expiry: put it back in order first
+			d.ring, d.head = slices.Concat(d.ring[d.head:], d.ring[:d.head]), 0
+		}
+		d.ring = append(d.ring, s)
+	} else {
+		d.ring[(d.head+d.n)%len(d.ring)] = s
+	}
+	d.n++
 }
 
 // evict forgets the oldest acknowledgement, and its id unless it was acknowledged again

@@ -42,3 +42,22 @@ func TestDedupBounds(t *testing.T) {
 		t.Fatalf("%.1f allocations per add and seen", a)
 	}
 }
+
+// TestDedupGrowsInOrder: the ring grows as ids come, also after expiries wrapped it,
+// and evicts the oldest first once full.
+func TestDedupGrowsInOrder(t *testing.T) {
+	d := newDedup(4, time.Minute)
+	t0 := time.Unix(1000, 0)
+	d.add("a", t0)
+	d.add("b", t0.Add(time.Minute/2))
+	d.add("c", t0.Add(time.Minute+time.Second)) // a expires: head moves while the ring grows
+	d.add("d", t0.Add(time.Minute+2*time.Second))
+	d.add("e", t0.Add(time.Minute+3*time.Second))
+	d.add("f", t0.Add(time.Minute+4*time.Second)) // full at 4: b goes
+	now := t0.Add(time.Minute + 5*time.Second)
+	for id, want := range map[string]bool{"a": false, "b": false, "c": true, "d": true, "e": true, "f": true} {
+		if d.seen(id, now) != want {
+			t.Errorf("seen(%s) = %v, want %v", id, !want, want)
+		}
+	}
+}

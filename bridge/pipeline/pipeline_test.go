@@ -133,13 +133,16 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 func TestOverflowIsReportedNotDropped(t *testing.T) {
-	b := pipetest.StartBroker(t)
+	forEachSinkKind(t, testOverflowIsReportedNotDropped)
+}
+
+func testOverflowIsReportedNotDropped(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	b.Srv.Stop() // nothing can be delivered: the queue fills
 	var over overflowLog
 	wm := pipeline.NewWatermark(0)
 	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 1, PublishTimeout: 50 * time.Millisecond,
 		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, DrainTimeout: 100 * time.Millisecond,
-		OnOverflow: over.add, Watermark: wm}, b.Sink())
+		OnOverflow: over.add, Watermark: wm}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -9,73 +12,131 @@ import (
 )
 
 // The pipelined lane. When the only sink is a sinks.AsyncPublisher (NATS), a lane does
-// not wait for each acknowledgement: it keeps up to laneWindow attempts in flight, in the
-// order its events came, and settles them in that order as the answers arrive. The events
-// of a key are sent in order on one connection, so they are stored in order, and a busy
-// lane wakes once per batch of answers instead of twice per event.
+// not wait for each acknowledgement: it keeps up to laneWindow attempts in flight, sent in
+// the order its events came. The events of a key are sent in order on one connection, so
+// they are stored in order. An acknowledgement settles its event on the sink's goroutine
+// (watermark, spool, dedup, metrics) without waking the lane, which wakes only for new
+// events, for a failure, or when it waits for room.
 //
-// A failed attempt is retried by retry (the pipeline's one retry loop) when it reaches
-// the head, before anything after it is settled; the lane sends nothing new meanwhile.
-// The one order that can then differ from arrival: a later event of the same key that
-// was acknowledged while an earlier one failed in flight (the connection was lost between
-// the two) is stored before the earlier one's retry.
+// A failed attempt stops the lane's sending: once every attempt in flight has its answer,
+// the failed ones are retried in the order they were sent, by retry (the pipeline's one
+// retry loop), and the lane goes on. The one order that can then differ from arrival: a
+// later event of the same key that was acknowledged while an earlier one failed in flight
+// (the connection was lost between the two) is stored before the earlier one's retry.
 
 // laneWindow bounds the attempts one lane keeps in flight (the sink bounds them all).
 const laneWindow = 128
 
 // flight is one event of a pipelined lane, from its send to its settlement.
 type flight struct {
-	q    queued
-	ev   event.Event // as prepared (enriched)
-	held bool        // no attempt was made (fenced): settle makes it, through retry
-	err  error       // the attempt's outcome, valid once done
-	done atomic.Bool
-	wake chan<- struct{} // the lane's
+	l       *pipelined
+	q       queued
+	ev      event.Event // as prepared (enriched)
+	seq     uint64      // send order within the lane
+	err     error       // a failed answer, for the retry
+	settled atomic.Bool // answered or abandoned: whoever sets it settles the event
 }
 
-// Done records the sink's answer and wakes the lane (sinks.Completion).
+// Done takes the sink's answer (sinks.Completion): an acknowledgement settles the event
+// here; a failure goes to the lane for its retry.
 func (f *flight) Done(err error) {
-	f.err = err
-	f.done.Store(true)
-	select {
-	case f.wake <- struct{}{}:
-	default:
+	if !f.settled.CompareAndSwap(false, true) {
+		return // abandoned at the end of the drain
 	}
+	l := f.l
+	if err != nil {
+		f.err = err
+		l.update(func() { delete(l.fly, f); l.failed = append(l.failed, f) }, true)
+		return
+	}
+	l.update(func() { delete(l.fly, f) }, false)
+	l.p.m.inflight.Dec()
+	l.p.acked(f.ev)
+	l.p.conclude(f.q, nil)
+	l.update(func() { l.n-- }, false)
 }
 
-// pipelined is one pipelined lane's state; only the lane's goroutine touches it.
+// pipelined is one pipelined lane.
 type pipelined struct {
 	p    *Pipeline
 	sink sinks.AsyncPublisher
-	fly  []*flight // in flight, oldest first
-	free []*flight // settled, for reuse
 	wake chan struct{}
+	sent uint64 // the lane's goroutine only
+
+	mu      sync.Mutex
+	n       int                  // events sent and not settled (in flight or failed)
+	fly     map[*flight]struct{} // in flight, for abandoning them
+	failed  []*flight            // answered with an error (or fenced), to retry
+	waiting bool                 // the lane waits for a settlement: each one wakes it
+}
+
+// update changes the lane's state under its lock, and wakes the lane when it waits for
+// that (or always, with wake).
+func (l *pipelined) update(change func(), wake bool) {
+	l.mu.Lock()
+	change()
+	wake = wake || l.waiting
+	l.mu.Unlock()
+	if wake {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // lanePipelined is lane for an asynchronous sink.
 func (p *Pipeline) lanePipelined(ctx context.Context, in <-chan queued, sink sinks.AsyncPublisher) {
-	l := &pipelined{p: p, sink: sink, wake: make(chan struct{}, 1)}
-	for in != nil || len(l.fly) > 0 {
-		recv := in
-		if len(l.fly) >= laneWindow {
-			recv = nil
+	l := &pipelined{p: p, sink: sink, wake: make(chan struct{}, 1), fly: map[*flight]struct{}{}}
+	for ctx.Err() == nil {
+		n, failed := l.state()
+		switch {
+		case failed > 0: // once every attempt has its answer, retry the failed ones in order
+			if l.await(ctx, func() bool { return l.n == len(l.failed) }) {
+				l.retryFailed(ctx)
+			}
+		case in == nil && n == 0:
+			return
+		case in == nil || n >= laneWindow:
+			l.await(ctx, func() bool { return (in != nil && l.n < laneWindow) || l.n == 0 || len(l.failed) > 0 })
+		default:
+			select {
+			case q, ok := <-in:
+				if !ok {
+					in = nil
+					continue
+				}
+				l.send(ctx, q)
+			case <-l.wake:
+			case <-ctx.Done():
+			}
+		}
+	}
+	l.abandon(ctx.Err(), in) // the drain is over: what is left is kept for later, as in lane
+}
+
+func (l *pipelined) state() (n, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n, len(l.failed)
+}
+
+// await waits until cond (evaluated under the lock) holds; false when ctx ended first.
+func (l *pipelined) await(ctx context.Context, cond func() bool) bool {
+	for {
+		l.mu.Lock()
+		ok := cond()
+		l.waiting = !ok
+		l.mu.Unlock()
+		if ok {
+			return true
 		}
 		select {
-		case q, ok := <-recv:
-			if !ok {
-				in = nil
-				break
-			}
-			l.send(ctx, q)
 		case <-l.wake:
-		case <-ctx.Done(): // the drain is over: what is left is kept for later, as in lane
-			l.abandon(ctx.Err())
-			for q := range in {
-				p.conclude(q, ctx.Err())
-			}
-			return
+		case <-ctx.Done():
+			l.update(func() { l.waiting = false }, false)
+			return false
 		}
-		l.settle(ctx)
 	}
 }
 
@@ -86,62 +147,58 @@ func (l *pipelined) send(ctx context.Context, q queued) {
 		l.p.conclude(q, nil)
 		return
 	}
-	f := l.get()
-	f.q, f.ev = q, ev
+	l.sent++
+	f := &flight{l: l, q: q, ev: ev, seq: l.sent}
 	l.p.m.inflight.Inc()
-	l.fly = append(l.fly, f)
-	if l.p.fenceOver(ev) {
-		f.held = true
-		f.done.Store(true)
+	if l.p.fenceOver(ev) { // no attempt: retry reports the fence
+		f.settled.Store(true)
+		l.update(func() { l.n++; l.failed = append(l.failed, f) }, false)
 		return
 	}
+	l.update(func() { l.n++; l.fly[f] = struct{}{} }, false)
 	if err := l.sink.PublishAsync(ctx, ev, f); err != nil {
-		f.err = err
-		f.done.Store(true)
+		f.Done(err)
 	}
 }
 
-// settle concludes the answered events at the head, in order; a failed one is retried
-// first.
-func (l *pipelined) settle(ctx context.Context) {
-	for len(l.fly) > 0 && l.fly[0].done.Load() {
-		f := l.fly[0]
-		l.fly[0] = nil
-		l.fly = l.fly[1:]
-		err := f.err
-		if err != nil || f.held {
-			err = l.p.retry(ctx, l.p.outs[0], f.ev, err)
-		}
+// retryFailed retries the failed attempts in the order they were sent, then settles them.
+func (l *pipelined) retryFailed(ctx context.Context) {
+	var failed []*flight
+	l.update(func() { failed, l.failed = l.failed, nil }, false)
+	slices.SortFunc(failed, func(a, b *flight) int { return cmp.Compare(a.seq, b.seq) })
+	for _, f := range failed {
+		err := l.p.retry(ctx, l.p.outs[0], f.ev, f.err)
 		l.p.m.inflight.Dec()
 		if err == nil {
 			l.p.acked(f.ev)
 		}
 		l.p.conclude(f.q, err)
-		l.put(f)
+		l.update(func() { l.n-- }, false)
 	}
 }
 
-// abandon concludes every event still in flight with err (the drain ended); their
-// flights are not reused, since the sink may still answer them.
-func (l *pipelined) abandon(err error) {
-	for _, f := range l.fly {
+// abandon concludes with err every event in flight or failed and every event still
+// queued for the lane (the drain ended; a late answer finds its event settled), once the
+// acknowledgements being settled meanwhile are.
+func (l *pipelined) abandon(err error, in <-chan queued) {
+	var left []*flight
+	l.update(func() {
+		for f := range l.fly {
+			if f.settled.CompareAndSwap(false, true) {
+				left = append(left, f)
+			}
+		}
+		l.fly = map[*flight]struct{}{}
+	}, false)
+	l.await(context.Background(), func() bool { return l.n == len(left)+len(l.failed) })
+	l.update(func() { left, l.failed = append(left, l.failed...), nil }, false)
+	for _, f := range left {
 		l.p.m.inflight.Dec()
 		l.p.conclude(f.q, err)
 	}
-	l.fly = nil
-}
-
-func (l *pipelined) get() *flight {
-	if n := len(l.free); n > 0 {
-		f := l.free[n-1]
-		l.free = l.free[:n-1]
-		return f
+	if in != nil {
+		for q := range in {
+			l.p.conclude(q, err)
+		}
 	}
-	return &flight{wake: l.wake}
-}
-
-func (l *pipelined) put(f *flight) {
-	f.q, f.ev, f.held, f.err = queued{}, event.Event{}, false, nil
-	f.done.Store(false)
-	l.free = append(l.free, f)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 )
 
 func openSpool(t *testing.T, dir string) *spool.Spool {
@@ -53,12 +54,15 @@ func TestSpoolHoldsAnOutageInOrder(t *testing.T) {
 // TestSpoolCarriesEventsAcrossRestart: events still undelivered when the pipeline stops
 // (broker down) are kept on disk and delivered by the next pipeline on the same spool.
 func TestSpoolCarriesEventsAcrossRestart(t *testing.T) {
-	b := pipetest.StartBroker(t)
+	forEachSinkKind(t, testSpoolCarriesEventsAcrossRestart)
+}
+
+func testSpoolCarriesEventsAcrossRestart(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	dir := t.TempDir()
 	sp := openSpool(t, dir)
 	cfg := pipeline.Config{Queue: 50, Lanes: 2, PublishTimeout: 100 * time.Millisecond, RetryBase: 20 * time.Millisecond,
 		RetryMax: 100 * time.Millisecond, DrainTimeout: 300 * time.Millisecond, Spool: sp}
-	p, _ := pipeline.New(cfg, b.Sink())
+	p, _ := pipeline.New(cfg, sink)
 	stop := pipetest.Run(t, p)
 	b.Srv.Stop()
 	for n := 0; n < 120; n++ {
@@ -75,7 +79,7 @@ func TestSpoolCarriesEventsAcrossRestart(t *testing.T) {
 		t.Fatalf("spool holds %d events after the restart, want 120", sp2.Len())
 	}
 	cfg.Spool = sp2
-	p2, _ := pipeline.New(cfg, b.Sink())
+	p2, _ := pipeline.New(cfg, sink)
 	stop2 := pipetest.Run(t, p2)
 	defer stop2()
 	pipetest.WaitFor(t, "120 replayed events", 30*time.Second, func() bool { return len(b.Stored(t)) == 120 })

@@ -230,13 +230,14 @@ func bodySize() int {
 
 // cpuProfile starts taking a 10 s CPU profile from the bridge's /debug/pprof, and a heap
 // profile 2 s into the burst, and returns the function that waits for both and writes
-// them to path and path.heap.
+// them to path and path.heap (and path.heap.txt, with the runtime's memory statistics).
 func cpuProfile(httpAddr, path string) func() error {
 	errc := make(chan error, 2)
 	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
 	go func() {
 		time.Sleep(2 * time.Second)
-		errc <- fetchProfile(httpAddr, "heap", path+".heap")
+		errc <- errors.Join(fetchProfile(httpAddr, "heap", path+".heap"),
+			fetchProfile(httpAddr, "heap?debug=1", path+".heap.txt"))
 	}()
 	return func() error { return errors.Join(<-errc, <-errc) }
 }
