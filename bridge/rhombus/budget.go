@@ -20,9 +20,10 @@ func NewCredentialBudget(perSecond float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond)))
 }
 
-// admit takes a token of the org's budget and of the credential's, waiting for them; a
-// call marked WithoutQueueing waits at most maxQueueWait and otherwise fails at once,
-// taking neither.
+// admit takes a token of the org's budget and of the credential's, waiting for them. A
+// call marked WithoutQueueing waits at most maxQueueWait for the org's and not at all for
+// the credential's (other orgs' calls never hold this org's events); otherwise it fails
+// at once, taking neither.
 func (c *Client) admit(ctx context.Context) error {
 	if ctx.Value(noQueueKey{}) == nil {
 		if err := c.limiter.Wait(ctx); err != nil {
@@ -34,22 +35,20 @@ func (c *Client) admit(ctx context.Context) error {
 		return c.cfg.Credential.Wait(ctx)
 	}
 	now := time.Now()
-	rs := []*rate.Reservation{c.limiter.ReserveN(now, 1)}
+	own := c.limiter.ReserveN(now, 1)
+	if d := own.DelayFrom(now); d > maxQueueWait { // never met: rate.InfDuration
+		own.CancelAt(now)
+		return fmt.Errorf("%w: the org's REST budget is spent for %s", ErrPastDeadline, d.Round(time.Millisecond))
+	}
 	if c.cfg.Credential != nil {
-		rs = append(rs, c.cfg.Credential.ReserveN(now, 1))
-	}
-	var d time.Duration
-	for _, r := range rs {
-		d = max(d, r.DelayFrom(now)) // a reservation that can never be met: rate.InfDuration
-	}
-	if d > maxQueueWait {
-		for _, r := range rs {
-			r.CancelAt(now)
+		if cred := c.cfg.Credential.ReserveN(now, 1); cred.DelayFrom(now) > 0 {
+			cred.CancelAt(now)
+			own.CancelAt(now)
+			return fmt.Errorf("%w: the API key's REST budget is spent", ErrPastDeadline)
 		}
-		return fmt.Errorf("%w: the REST budget is spent for %s", ErrPastDeadline, d.Round(time.Millisecond))
 	}
-	return backoff.Sleep(ctx, d)
+	return backoff.Sleep(ctx, own.DelayFrom(now))
 }
 
-// maxQueueWait is the longest a WithoutQueueing call waits for the rate limiters.
+// maxQueueWait is the longest a WithoutQueueing call waits for the org's budget.
 const maxQueueWait = 250 * time.Millisecond

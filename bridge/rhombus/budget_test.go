@@ -2,6 +2,7 @@ package rhombus
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,28 @@ func TestOneOrgs429HoldsOnlyThatOrg(t *testing.T) {
 	}
 	if c.heldFor() > 0 {
 		t.Fatal("org C's client is held by org B's Retry-After")
+	}
+}
+
+// TestEnrichmentNeverWaitsForOtherOrgs: while other orgs' calls hold the API key's
+// budget for seconds ahead, a call marked WithoutQueueing (enrichment) fails at once,
+// taking nothing from either budget, instead of holding the org's event.
+func TestEnrichmentNeverWaitsForOtherOrgs(t *testing.T) {
+	m := startPartnerSim(t, 1)
+	cred := NewCredentialBudget(1)
+	for range 4 { // other orgs' calls queue 3 s ahead on the credential
+		cred.Reserve()
+	}
+	c := partnerClient(t, m, m.Orgs()[0], cred)
+	start := time.Now()
+	_, err := c.OrgUUID(WithoutQueueing(ctxT(t, 10*time.Second)))
+	if took := time.Since(start); !errors.Is(err, ErrPastDeadline) || took > 200*time.Millisecond {
+		t.Fatalf("%v after %s; want ErrPastDeadline at once", err, took)
+	}
+	if n := len(m.Org(m.Orgs()[0]).Calls()); n != 0 {
+		t.Fatalf("%d calls reached the server", n)
+	}
+	if tokens := c.limiter.Tokens(); tokens < 99 {
+		t.Fatalf("the org's budget lost a token to a call that was not made (%.1f left)", tokens)
 	}
 }
