@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -64,6 +65,7 @@ type App struct {
 	runCtx   context.Context // Run's context: done means shutting down
 
 	rest       *rhombus.Client
+	credential *rate.Limiter // partner mode: the API key's REST budget, shared by its orgs (nil: none)
 	org        string
 	enricher   *rhombus.Enricher
 	sub        *rhombus.Subscriber

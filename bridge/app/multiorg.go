@@ -21,17 +21,19 @@ type fleet struct {
 	shard *shard.Manager
 	hooks *orgHooks
 
-	mu    sync.Mutex
-	units map[string]*orgUnit
-	last  orgs.Set       // the org list last applied
-	wg    sync.WaitGroup // units being closed
+	mu      sync.Mutex
+	units   map[string]*orgUnit
+	budgets *credentialBudgets
+	last    orgs.Set       // the org list last applied
+	wg      sync.WaitGroup // units being closed
 }
 
 // serveMulti is serve for many organisations (RHOMBUS_ORGS, RHOMBUS_ORGS_FILE): one
 // unit per org, led where the shard says, the org list followed as its file changes.
 func (a *App) serveMulti(ctx context.Context) error {
 	a.runCtx = ctx
-	f := &fleet{a: a, units: map[string]*orgUnit{}, hooks: newOrgHooks()}
+	f := &fleet{a: a, units: map[string]*orgUnit{}, hooks: newOrgHooks(),
+		budgets: newCredentialBudgets(a.cfg.Rhombus.CredentialRate)}
 	src := orgs.NewSource(a.cfg.Rhombus, a.cfg.Webhook.SecretsFile, 0, a.log)
 	set, err := src.Load()
 	if err != nil {
@@ -141,13 +143,14 @@ func (f *fleet) apply(ctx context.Context, set orgs.Set) {
 		if f.units[o.UUID] != nil {
 			continue
 		}
-		u, err := f.a.newUnit(ctx, o)
+		u, err := f.a.newUnit(ctx, o, f.budgets)
 		if err != nil {
 			f.a.log.Error("cannot serve org yet; retrying", "org_uuid", o.UUID, "error", err, "retry_in", unitRetry.String())
 			continue
 		}
 		f.units[o.UUID] = u
 	}
+	f.budgets.keep(f.units)
 	units := make(map[string]shard.Unit, len(f.units))
 	for org, u := range f.units {
 		units[org] = u

@@ -49,10 +49,12 @@ func unitConfig(c config.Config, o orgs.Org) config.Config {
 	return c
 }
 
-// newUnit builds org's unit and starts its pipeline; it does not campaign yet.
-func (a *App) newUnit(ctx context.Context, o orgs.Org) (*orgUnit, error) {
+// newUnit builds org's unit, its REST calls within its key's budget, and starts its
+// pipeline; it does not campaign yet.
+func (a *App) newUnit(ctx context.Context, o orgs.Org, budgets *credentialBudgets) (*orgUnit, error) {
 	reg := prometheus.NewRegistry()
-	u := &App{cfg: unitConfig(a.cfg, o), opt: Options{Version: a.opt.Version, Logger: a.opt.Logger, Registry: reg,
+	cfg := unitConfig(a.cfg, o)
+	u := &App{cfg: cfg, credential: budgets.of(cfg.Rhombus.APIKey), opt: Options{Version: a.opt.Version, Logger: a.opt.Logger, Registry: reg,
 		OnAcked: a.opt.OnAcked}, log: a.log.With("org_uuid", o.UUID), reg: reg, nc: a.nc, natsURL: a.natsURL,
 		sinkList: a.sinkList, kshard: a.kshard, started: a.started, wm: pipeline.NewWatermark(0), overflowed: make(chan struct{}, 1)}
 	u.state.org = o.UUID

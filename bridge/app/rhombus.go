@@ -15,7 +15,7 @@ import (
 func (a *App) openRhombus(ctx context.Context) error {
 	r := a.cfg.Rhombus
 	c, err := rhombus.NewClient(rhombus.ClientConfig{APIURL: r.APIURL, APIKey: r.APIKey, AuthScheme: r.AuthScheme,
-		PartnerOrg: r.PartnerOrgUUID, Rate: r.RESTRate, Logger: a.log, Registerer: a.reg})
+		PartnerOrg: r.PartnerOrgUUID, Rate: r.RESTRate, Credential: a.credential, Logger: a.log, Registerer: a.reg})
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 // the size of the setting, a rate limit silently off, a stream JetStream refuses), so Load
 // rejects them up front.
 const (
-	MaxRESTRate           = 1000      // RHOMBUS_REST_RATE, requests/s
+	MaxRESTRate           = 1000      // RHOMBUS_REST_RATE and RHOMBUS_CREDENTIAL_REST_RATE, requests/s
 	MaxBufferEvents       = 1_000_000 // BRIDGE_BUFFER_EVENTS: each held event is kilobytes of memory
 	MinSpoolBytes         = 64 << 10  // BRIDGE_SPOOL_MAX_BYTES unless 0 (off): room for a few dozen events
 	MaxWebhookBytes       = 512 << 10 // WEBHOOK_MAX_BYTES: half of NATS's default 1 MiB max_payload

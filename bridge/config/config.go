@@ -35,8 +35,11 @@ type Rhombus struct {
 	APIURL    string
 	Heartbeat time.Duration
 	Entities  []string
-	RESTRate  float64
-	Enrich    bool
+	RESTRate  float64 // the budget of each org
+	// CredentialRate is the budget of one API key in partner mode, shared by every org
+	// that calls with it (the partner token's orgs; an own key's org).
+	CredentialRate float64
+	Enrich         bool
 }
 
 // Bridge is the bridge's own behaviour.

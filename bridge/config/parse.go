@@ -43,6 +43,7 @@ func parseRhombus(r raw, mode Mode, p *problems) Rhombus {
 		Heartbeat:      durationIn(p, "RHOMBUS_HEARTBEAT", r.Heartbeat, 100*time.Millisecond, MaxTimeout),
 		Entities:       list(r.Entities),
 		RESTRate:       float(p, "RHOMBUS_REST_RATE", r.RESTRate, MaxRESTRate),
+		CredentialRate: float(p, "RHOMBUS_CREDENTIAL_REST_RATE", r.CredentialRate, MaxRESTRate),
 		Enrich:         boolean(p, "BRIDGE_ENRICH", r.Enrich),
 	}
 	if c.APIKey == "" && mode == ModeRun {

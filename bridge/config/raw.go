@@ -16,6 +16,7 @@ type raw struct {
 	Heartbeat       string `envconfig:"RHOMBUS_HEARTBEAT" default:"10s"`
 	Entities        string `envconfig:"RHOMBUS_ENTITIES" desc:"comma list of entity types to forward; empty: all"`
 	RESTRate        string `envconfig:"RHOMBUS_REST_RATE" default:"5" desc:"client-side REST budget, requests per second"`
+	CredentialRate  string `envconfig:"RHOMBUS_CREDENTIAL_REST_RATE" default:"50" desc:"partner mode: REST budget of one API key across its orgs, requests per second"`
 	Enrich          string `envconfig:"BRIDGE_ENRICH" default:"true" desc:"add device names and complete alerts from REST"`
 	Sinks           string `envconfig:"BRIDGE_SINKS" default:"nats"`
 	InstanceID      string `envconfig:"BRIDGE_INSTANCE_ID" desc:"default: hostname"`

@@ -28,7 +28,7 @@ type ClientConfig struct {
 	AuthScheme string // default "api-token"
 	PartnerOrg string // x-auth-org, partner tokens only
 
-	Rate        float64       // client-side budget, requests/s (default 5)
+	Rate        float64       // client-side budget of the org, requests/s (default 5)
 	Burst       int           // default max(1, Rate)
 	RetryBase   time.Duration // 5xx / transport retries (default 1 s)
 	RetryMax    time.Duration // their cap (default 60 s)
@@ -38,6 +38,11 @@ type ClientConfig struct {
 
 	CameraTTL time.Duration // camera-name cache lifetime (default 5 min)
 	PageSize  int           // maxResults asked of getPolicyAlertsV2 (default 500)
+
+	// Credential, when set, is the budget of the API key, shared by the clients of every
+	// org that calls with it (a partner token opens many orgs): a call takes a token from
+	// both (see NewCredentialBudget).
+	Credential *rate.Limiter
 
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -198,23 +203,6 @@ func (c *Client) wait(ctx context.Context) error {
 		}
 	}
 }
-
-// admit takes a token of the client-side rate limit, waiting for it; a call marked with
-// WithoutQueueing waits at most maxQueueWait and otherwise fails at once.
-func (c *Client) admit(ctx context.Context) error {
-	if ctx.Value(noQueueKey{}) == nil {
-		return c.limiter.Wait(ctx)
-	}
-	r := c.limiter.Reserve()
-	if d := r.Delay(); d > maxQueueWait {
-		r.Cancel()
-		return fmt.Errorf("%w: the REST budget is spent for %s", ErrPastDeadline, d.Round(time.Millisecond))
-	}
-	return backoff.Sleep(ctx, r.Delay())
-}
-
-// maxQueueWait is the longest a WithoutQueueing call waits for the rate limiter.
-const maxQueueWait = 250 * time.Millisecond
 
 type noQueueKey struct{}
 

@@ -5,7 +5,10 @@
 // x-auth-org), and check the shard (every org led by exactly one replica, at most
 // ⌈orgs ÷ replicas⌉ + 1 per replica), kill -9 failover (every org of the dead replica
 // subscribed elsewhere within TTL + 1 s; every policy alert in the stream exactly once),
-// org list changes through RHOMBUS_ORGS_FILE, and one org's revoked key.
+// org list changes through RHOMBUS_ORGS_FILE, one org's revoked key, and fault isolation
+// (TestOrgFaultIsolation: the healthy orgs' live p99 while one org's key is revoked and
+// another's REST answers 429 with its socket flapping stays within max(2 × baseline,
+// baseline + MANYORGS_P99_FLOOR, default 100ms)).
 //
 // Environment knobs: MANYORGS_N (orgs in the shard test, default 60), MANYORGS_SLACK
 // (extra time on the timing bounds for a loaded machine, default 3s), MANYORGS_BRIDGE_BIN

@@ -32,6 +32,9 @@ type orgStatus struct {
 	Leader     bool   `json:"leader"`
 	Subscribed bool   `json:"subscribed"`
 	Reconnects int64  `json:"reconnects"`
+	Gaps       int64  `json:"gaps"`
+	Backfilled int64  `json:"backfilled"`
+	FeedError  string `json:"feedError"`
 }
 
 type status struct {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,7 +168,15 @@ type collector struct {
 	ids  map[string]int
 	last uint64
 	n    int
-	lags []time.Duration // stored time − the event's time, per message (policy alerts' latency)
+	live []liveSample // the live events stored, in stream order
+}
+
+// liveSample is one live event in the stream: its org, its time and its latency (when
+// JetStream stored it − its time).
+type liveSample struct {
+	org string
+	at  time.Time
+	lag time.Duration
 }
 
 func startCollector(t testing.TB, url string) *collector {
@@ -197,6 +206,7 @@ func startCollector(t testing.TB, url string) *collector {
 			ID   string    `json:"id"`
 			Time time.Time `json:"time"`
 			Via  string    `json:"rhombusvia"`
+			Org  string    `json:"rhombusorg"`
 		}
 		_ = json.Unmarshal(m.Data(), &ce)
 		md, _ := m.Metadata()
@@ -206,7 +216,7 @@ func startCollector(t testing.TB, url string) *collector {
 		if md != nil {
 			c.last = md.Sequence.Stream
 			if ce.Via == "websocket" && !ce.Time.IsZero() {
-				c.lags = append(c.lags, md.Timestamp.Sub(ce.Time))
+				c.live = append(c.live, liveSample{org: ce.Org, at: ce.Time, lag: md.Timestamp.Sub(ce.Time)})
 			}
 		}
 		c.mu.Unlock()
@@ -216,6 +226,28 @@ func startCollector(t testing.TB, url string) *collector {
 	}
 	t.Cleanup(cc.Stop)
 	return c
+}
+
+// lags is the latency of the live events of orgs whose time is in [from, to), sorted.
+func (c *collector) lags(orgs []string, from, to time.Time) []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []time.Duration
+	for _, s := range c.live {
+		if !s.at.Before(from) && s.at.Before(to) && slices.Contains(orgs, s.org) {
+			out = append(out, s.lag)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// quantile is the q-quantile of sorted (0 when empty).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
 func (c *collector) count(id string) int {
