@@ -32,10 +32,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	var feeder sync.WaitGroup
 	if p.cfg.Spool != nil {
+		p.setHanding(true)
 		feeder.Go(func() { p.feed(ctx) })
 	}
 	p.dispatch(ctx)
 	feeder.Wait()
+	p.setHanding(false) // before the lanes close
 	p.stopped.Store(true)
 	timer := time.AfterFunc(p.cfg.DrainTimeout, cancel)
 	defer timer.Stop()

@@ -127,7 +127,7 @@ func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
 	}
 	sm := sinks.NewMetrics(cfg.Registerer)
 	p := &Pipeline{cfg: cfg, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
-		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m}
+		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m, spill: spill{wake: make(chan struct{}, 1)}}
 	for i, o := range outs {
 		p.outs = append(p.outs, newOut(sm, o, i))
 		if len(outs) > 1 {
@@ -155,6 +155,7 @@ func (p *Pipeline) Offer(ev event.Event) bool {
 		q.seq = p.cfg.Watermark.begin()
 	}
 	if p.cfg.Spool != nil && p.offerSpool(q) {
+		p.handOff()
 		return true
 	}
 	select {

@@ -9,22 +9,34 @@ import (
 )
 
 // Spool is the durable write-ahead log of live events (bridge/spool implements it). With
-// a spool, every live event is appended to it, and the feeder hands it to its lane:
-// events come back in arrival order, a broker outage fills the
-// spool (bounded by size and age) rather than memory, and whatever was not delivered at
-// exit (or at a crash) is replayed at the next start. Only when the spool refuses an event
-// (full, disk error) does the event take the in-memory queue directly, or become a gap.
+// a spool, every live event is appended to it and then handed to its lane, in the order of
+// the spool: events come back in arrival order, a broker outage fills the spool (bounded
+// by size and age) rather than memory, and whatever was not delivered at exit (or at a
+// crash) is replayed at the next start. Only when the spool refuses an event (full, disk
+// error) does the event take the in-memory queue directly, or become a gap.
+//
+// Handing out: Offer hands the events it spooled to their lanes itself while the lanes
+// have room and nobody else is handing out (the usual case, and no goroutine has to wake
+// for it); otherwise it wakes the feeder, which waits for room, and replays at start what
+// an earlier process left.
 type Spool interface {
 	Append(ev event.Event) error
-	NextSeq(ctx context.Context) (uint64, event.Event, error)
+	// TryNextSeq hands out the oldest record not yet handed out, with its sequence number
+	// for Ack; ok is false when there is none.
+	TryNextSeq() (seq uint64, ev event.Event, ok bool, err error)
 	Ack(seq uint64) error
 	Backlog() int
 }
 
-// spill keeps the watermark sequence numbers of the spooled events, in order.
+// spill is the spool's bookkeeping in the pipeline.
 type spill struct {
 	mu   sync.Mutex
-	seqs []uint64
+	seqs []uint64 // the watermark sequence numbers of the spooled events, in order
+
+	hand    sync.Mutex // held by whoever hands records to the lanes
+	running bool       // the lanes take events (under hand)
+	carry   *queued    // taken from the spool, not yet in its lane (under hand)
+	wake    chan struct{}
 }
 
 // offerSpool appends q's event to the spool; false when the spool refused it.
@@ -41,28 +53,87 @@ func (p *Pipeline) offerSpool(q queued) bool {
 	return true
 }
 
-// feed hands spooled events to their lanes, oldest first, until ctx ends: the spool is
-// the queue of live events, so they skip the in-memory one (and its dispatcher), and
-// only what the lanes hold is in memory. Events spooled by an earlier process come first.
-func (p *Pipeline) feed(ctx context.Context) {
-	for {
-		sseq, ev, err := p.cfg.Spool.NextSeq(ctx)
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-				p.cfg.Logger.Error("spool feeder stopped", "error", err)
-			}
+// handOff hands spooled events to their lanes on Offer's goroutine, while the lanes have
+// room and the feeder is not at it; else it leaves them to the feeder.
+func (p *Pipeline) handOff() {
+	if p.spill.hand.TryLock() {
+		done := p.spill.running && p.handOut(nil)
+		p.spill.hand.Unlock()
+		if done {
 			return
 		}
-		if p.cfg.Restamp != nil {
-			ev = p.cfg.Restamp(ev)
-		}
-		q := queued{ev: ev, fromSpool: true, spoolSeq: sseq, seq: p.spooledSeq()}
+	}
+	select {
+	case p.spill.wake <- struct{}{}:
+	default:
+	}
+}
+
+// feed hands spooled events to their lanes, oldest first, until ctx ends, waiting for a
+// lane's room; it runs at start (what an earlier process spooled comes first) and when
+// Offer could not hand out.
+func (p *Pipeline) feed(ctx context.Context) {
+	for {
+		p.spill.hand.Lock()
+		p.handOut(ctx.Done())
+		p.spill.hand.Unlock()
 		select {
-		case p.lanes[p.laneOf(q.ev)] <- q:
+		case <-p.spill.wake:
 		case <-ctx.Done():
-			return // not acknowledged: replayed at the next start
+			return // what was taken and not handed out is not acknowledged: replayed at the next start
 		}
 	}
+}
+
+// handOut hands the carried event and the spooled ones to their lanes until the spool
+// has none left (true). A full lane stops it (false) when stop is nil, else it waits for
+// room until stop is closed. p.spill.hand is held.
+func (p *Pipeline) handOut(stop <-chan struct{}) bool {
+	for {
+		if p.spill.carry == nil && !p.takeSpooled() {
+			return true
+		}
+		q := *p.spill.carry
+		lane := p.lanes[p.laneOf(q.ev)]
+		select {
+		case lane <- q:
+			p.spill.carry = nil
+			continue
+		default:
+		}
+		if stop == nil {
+			return false
+		}
+		select {
+		case lane <- q:
+			p.spill.carry = nil
+		case <-stop:
+			return false
+		}
+	}
+}
+
+// takeSpooled takes the next record from the spool into carry; false when there is none.
+func (p *Pipeline) takeSpooled() bool {
+	sseq, ev, ok, err := p.cfg.Spool.TryNextSeq()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		p.cfg.Logger.Error("spool: cannot hand out events", "error", err)
+	}
+	if !ok {
+		return false
+	}
+	if p.cfg.Restamp != nil {
+		ev = p.cfg.Restamp(ev)
+	}
+	p.spill.carry = &queued{ev: ev, fromSpool: true, spoolSeq: sseq, seq: p.spooledSeq()}
+	return true
+}
+
+// setHanding starts or stops the hand-off to the lanes (stopped before they close).
+func (p *Pipeline) setHanding(on bool) {
+	p.spill.hand.Lock()
+	p.spill.running = on
+	p.spill.hand.Unlock()
 }
 
 // spooledSeq pops the watermark sequence number of the oldest spooled event; an event

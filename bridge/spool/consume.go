@@ -54,6 +54,23 @@ func (s *Spool) NextSeq(ctx context.Context) (uint64, event.Event, error) {
 	}
 }
 
+// TryNextSeq is NextSeq that does not wait: ok is false when no record is waiting.
+func (s *Spool) TryNextSeq() (seq uint64, ev event.Event, ok bool, err error) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return 0, event.Event{}, false, ErrClosed
+		}
+		seq, ev, ok, expired := s.nextLocked(time.Now())
+		s.mu.Unlock()
+		s.reportExpired(expired)
+		if ok || len(expired) == 0 {
+			return seq, ev, ok, nil
+		}
+	}
+}
+
 // nextLocked hands out the next record that is not expired, collecting the expired ones
 // on the way (at most maxExpiredBatch, then it returns !ok to let them be reported).
 func (s *Spool) nextLocked(now time.Time) (seq uint64, ev event.Event, ok bool, expired []event.Event) {
