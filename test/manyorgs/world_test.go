@@ -36,12 +36,14 @@ func slack() time.Duration {
 	return 3 * time.Second
 }
 
-// world is one scenario: JetStream, the multi-org simulator, an org file, the replicas
-// and a collector of the stream.
+// world is one scenario: JetStream, the simulated Rhombus (sim, in this process, or a
+// feeder process), an org file, the replicas and a collector of the stream.
 type world struct {
 	t       testing.TB
 	nats    *natstest.Server
-	sim     *sim.Multi
+	sim     *sim.Multi // nil when a feeder process plays Rhombus
+	wsURL   string     // the simulator's RHOMBUS_WS_URL and RHOMBUS_API_URL
+	apiURL  string
 	orgs    []string
 	dir     string
 	orgFile string
@@ -51,10 +53,10 @@ type world struct {
 	stream      *collector
 }
 
-// newWorld starts NATS and a simulator of n orgs, and writes the org file listing them.
+// newWorld starts NATS and a simulator of n orgs in this process, and writes the org
+// file listing them.
 func newWorld(t testing.TB, n int) *world {
 	t.Helper()
-	w := &world{t: t, nats: natstest.Start(t), dir: t.TempDir()}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := sim.StartMulti(sim.MultiConfig{PartnerKey: partnerKey, Org: sim.Config{Heartbeat: time.Second}, Logger: quiet},
 		"127.0.0.1:0", n, 0)
@@ -62,7 +64,16 @@ func newWorld(t testing.TB, n int) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	w.sim, w.orgs = m, m.Orgs()
+	w := newBareWorld(t, m.Orgs(), m.WSURL(), m.URL())
+	w.sim = m
+	return w
+}
+
+// newBareWorld starts NATS and the collector and writes the org and secrets files for
+// orgs, served by the simulator at wsURL and apiURL.
+func newBareWorld(t testing.TB, orgs []string, wsURL, apiURL string) *world {
+	t.Helper()
+	w := &world{t: t, nats: natstest.Start(t), dir: t.TempDir(), orgs: orgs, wsURL: wsURL, apiURL: apiURL}
 	w.orgFile = filepath.Join(w.dir, "orgs")
 	w.writeOrgs(w.orgs)
 	w.secretsFile = filepath.Join(w.dir, "secrets")
@@ -100,7 +111,7 @@ func (w *world) startReplicas(k int) {
 		r.logPath = filepath.Join(w.dir, r.id+".log")
 		r.env = bridgetest.ProcessEnv(map[string]string{
 			"RHOMBUS_API_KEY": partnerKey, "RHOMBUS_AUTH_SCHEME": "partner-api-token", "RHOMBUS_ORGS_FILE": w.orgFile,
-			"RHOMBUS_WS_URL": w.sim.WSURL(), "RHOMBUS_API_URL": w.sim.URL(),
+			"RHOMBUS_WS_URL": w.wsURL, "RHOMBUS_API_URL": w.apiURL,
 			"RHOMBUS_HEARTBEAT": "1s", "RHOMBUS_REST_RATE": "20",
 			"BRIDGE_INSTANCE_ID": r.id, "BRIDGE_LEASE": "nats", "BRIDGE_SINKS": "nats",
 			"BRIDGE_LEASE_TTL": ttl.String(), "BRIDGE_DATA_DIR": filepath.Join(w.dir, r.id+".data"),
@@ -154,12 +165,13 @@ func (w *world) alerts(orgs []string) []sim.Alert {
 
 // collector reads the stream from its start for the whole test.
 type collector struct {
-	js   jetstream.JetStream
-	mu   sync.Mutex
-	ids  map[string]int
-	last uint64
-	n    int
-	lags []time.Duration // stored time − the event's time, per message (policy alerts' latency)
+	js  jetstream.JetStream
+	mu  sync.Mutex
+	ids map[string]int
+	n   int
+	// sent is, per message whose body carries the feeder's "sent:<unix ns>", the time
+	// from that send to its receipt here from the stream.
+	sent []time.Duration
 }
 
 func startCollector(t testing.TB, url string) *collector {
@@ -185,21 +197,16 @@ func startCollector(t testing.TB, url string) *collector {
 		t.Fatal(err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		now := time.Now()
 		var ce struct {
-			ID   string    `json:"id"`
-			Time time.Time `json:"time"`
-			Via  string    `json:"rhombusvia"`
+			ID string `json:"id"`
 		}
 		_ = json.Unmarshal(m.Data(), &ce)
-		md, _ := m.Metadata()
 		c.mu.Lock()
 		c.ids[ce.ID]++
 		c.n++
-		if md != nil {
-			c.last = md.Sequence.Stream
-			if ce.Via == "websocket" && !ce.Time.IsZero() {
-				c.lags = append(c.lags, md.Timestamp.Sub(ce.Time))
-			}
+		if sent, ok := sentAt(m.Data()); ok {
+			c.sent = append(c.sent, now.Sub(sent))
 		}
 		c.mu.Unlock()
 	})
