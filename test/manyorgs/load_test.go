@@ -29,6 +29,7 @@ func TestManyOrgsLoad(t *testing.T) {
 		d = 30 * time.Second
 	}
 	w, f := newFedWorld(t, n)
+	w.override = productionTimings
 	w.startReplicas(1)
 	began := time.Now()
 	if _, err := f.command(6*time.Minute, "wait"); err != nil {
@@ -62,6 +63,11 @@ func TestManyOrgsLoad(t *testing.T) {
 		saveHeapProfile(t, r, fmt.Sprintf("%s.load%d", out, n))
 	}
 }
+
+// productionTimings are the production defaults of the heart-beat and the lease TTL,
+// which set how often each org's connection and lease are kept alive (the tests shorten
+// them to keep failures quick).
+var productionTimings = map[string]string{"RHOMBUS_HEARTBEAT": "10s", "BRIDGE_LEASE_TTL": "10s"}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {

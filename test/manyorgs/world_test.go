@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,6 +52,9 @@ type world struct {
 	secretsFile string
 	reps        []*replica
 	stream      *collector
+	// override replaces entries of the replicas' environment (a benchmark at production
+	// settings rather than the tests' short ones).
+	override map[string]string
 }
 
 // newWorld starts NATS and a simulator of n orgs in this process, and writes the org
@@ -109,7 +113,7 @@ func (w *world) startReplicas(k int) {
 	for i := len(w.reps); i < len(w.reps)+k; i++ {
 		r := &replica{t: w.t, id: fmt.Sprintf("replica-%d", i), http: bridgetest.FreeAddr(w.t), webhook: bridgetest.FreeAddr(w.t)}
 		r.logPath = filepath.Join(w.dir, r.id+".log")
-		r.env = bridgetest.ProcessEnv(map[string]string{
+		env := map[string]string{
 			"RHOMBUS_API_KEY": partnerKey, "RHOMBUS_AUTH_SCHEME": "partner-api-token", "RHOMBUS_ORGS_FILE": w.orgFile,
 			"RHOMBUS_WS_URL": w.wsURL, "RHOMBUS_API_URL": w.apiURL,
 			"RHOMBUS_HEARTBEAT": "1s", "RHOMBUS_REST_RATE": "20",
@@ -118,7 +122,9 @@ func (w *world) startReplicas(k int) {
 			"BRIDGE_BACKFILL_OVERLAP": "5s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
 			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
 			"LOG_FORMAT": "json", "LOG_LEVEL": "info", "HTTP_PPROF": strconv.FormatBool(os.Getenv("MANYORGS_PPROF_OUT") != ""),
-		})
+		}
+		maps.Copy(env, w.override)
+		r.env = bridgetest.ProcessEnv(env)
 		started = append(started, r)
 		r.start()
 	}
