@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,9 +57,9 @@ func TestManyOrgsLoad(t *testing.T) {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
 	}
 	t.Logf("%d orgs, %d ev/s in all for %v: %d events sent, %d stored; send → stored p50 %v p99 %v max %v; "+
-		"replica CPU %.0f µs per event; heap in use %.0f MiB, RSS %.0f MiB",
+		"replica CPU %.0f µs per event; heap in use %.0f MiB, RSS %.0f MiB; load average %s",
 		n, n*perOrg, d, sent, len(lat), q(0.5), q(0.99), lat[len(lat)-1], cpu*1e6/float64(len(lat)),
-		metric(t, r, "go_memstats_heap_inuse_bytes")/(1<<20), metric(t, r, "process_resident_memory_bytes")/(1<<20))
+		metric(t, r, "go_memstats_heap_inuse_bytes")/(1<<20), metric(t, r, "process_resident_memory_bytes")/(1<<20), loadAvg())
 	if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
 		saveHeapProfile(t, r, fmt.Sprintf("%s.load%d", out, n))
 	}
@@ -74,6 +75,16 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// loadAvg is the machine's load average over the last minute, "?" when unknown: the
+// figures depend on what else the (shared) machine runs.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // newFedWorld is a world of n orgs whose Rhombus is a feeder process (feederMain).
