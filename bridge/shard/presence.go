@@ -72,41 +72,47 @@ func (m *Manager) watch(ctx context.Context) error {
 	return nil
 }
 
-// followLeases keeps holders in step with the lease bucket. A renewal (the same holder
-// writing its key again) changes nothing and wakes no reconcile: with hundreds of orgs
-// renewals are most of the bucket's traffic.
+// followLeases keeps holders in step with the lease bucket.
 func (m *Manager) followLeases(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
 	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Lease.WatchAll(ctx) }
-	m.follow(ctx, "lease bucket", w, reopen, synced, func() { clear(m.holders) }, func(e jetstream.KeyValueEntry) bool {
-		org, ok := m.keyOrg[e.Key()]
-		if !ok {
-			return false
-		}
-		was, held := m.holders[org]
-		if e.Operation() != jetstream.KeyValuePut {
-			delete(m.holders, org)
-			return held
-		}
-		m.holders[org] = string(e.Value())
-		return !held || was != string(e.Value())
-	})
+	m.follow(ctx, "lease bucket", w, reopen, synced, func() { clear(m.holders) }, m.applyLease)
 }
 
-// followPresence keeps live in step with the presence bucket; a heartbeat of a replica
-// already counted live wakes no reconcile.
+// applyLease records a lease bucket entry and reports whether an org's holder changed.
+// A renewal (the same holder writing its key again) changes nothing and so wakes no
+// reconcile: with hundreds of orgs, renewals are most of the bucket's traffic.
+func (m *Manager) applyLease(e jetstream.KeyValueEntry) bool {
+	org, ok := m.keyOrg[e.Key()]
+	if !ok {
+		return false
+	}
+	was, held := m.holders[org]
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(m.holders, org)
+		return held
+	}
+	m.holders[org] = string(e.Value())
+	return !held || was != string(e.Value())
+}
+
+// followPresence keeps live in step with the presence bucket.
 func (m *Manager) followPresence(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
 	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Presence.Watch(ctx, m.cfg.PresencePrefix+">") }
-	m.follow(ctx, "presence", w, reopen, synced, func() { clear(m.live) }, func(e jetstream.KeyValueEntry) bool {
-		name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
-		seen, known := m.live[name]
-		if e.Operation() != jetstream.KeyValuePut {
-			delete(m.live, name)
-			return known
-		}
-		now := time.Now()
-		m.live[name] = now
-		return !known || !m.isLive(seen, now)
-	})
+	m.follow(ctx, "presence", w, reopen, synced, func() { clear(m.live) }, m.applyPresence)
+}
+
+// applyPresence records a presence entry and reports whether the set of live replicas
+// changed: the heartbeat of a replica already counted live does not change it.
+func (m *Manager) applyPresence(e jetstream.KeyValueEntry) bool {
+	name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
+	seen, known := m.live[name]
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(m.live, name)
+		return known
+	}
+	now := time.Now()
+	m.live[name] = now
+	return !known || !m.isLive(seen, now)
 }
 
 // follow applies every entry of w (under m.mu) until ctx ends, waking a reconcile when
