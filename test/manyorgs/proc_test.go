@@ -53,6 +53,7 @@ func (r *replica) start() {
 	}
 	cmd := exec.Command(bridgeBin)
 	cmd.Env, cmd.Stdout, cmd.Stderr = r.env, f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphan if the test is killed
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		r.t.Fatalf("%s: start: %v", r.id, err)
