@@ -37,20 +37,20 @@ func TestManyOrgsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d orgs subscribed after %v", n, time.Since(began).Round(time.Millisecond))
-	if _, err := f.command(time.Minute, fmt.Sprintf("rate %d 5s", n*perOrg)); err != nil { // warm up
+	warm, err := f.command(time.Minute, fmt.Sprintf("rate %d 5s", n*perOrg))
+	if err != nil {
 		t.Fatal(err)
 	}
+	w.stream.waitSent(t, time.Time{}, warm, 30*time.Second) // every warm-up event stored first
 	r := w.reps[0]
 	cpu0 := metric(t, r, "process_cpu_seconds_total")
-	w.stream.mu.Lock()
-	skip := len(w.stream.sent)
-	w.stream.mu.Unlock()
+	from := time.Now()
 	profiled := profileCPU(t, r, d)
 	sent, err := f.command(d+time.Minute, fmt.Sprintf("rate %d %s", n*perOrg, d))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lat := w.stream.waitSent(t, skip, sent, 30*time.Second)
+	lat := w.stream.waitSent(t, from, sent, 30*time.Second)
 	cpu := metric(t, r, "process_cpu_seconds_total") - cpu0
 	<-profiled
 	q := func(p float64) time.Duration {
@@ -116,14 +116,19 @@ func sentAt(b []byte) (time.Time, bool) {
 	return time.Unix(0, ns), err == nil
 }
 
-// waitSent waits up to d for n send latencies after the first skip and returns them
-// sorted.
-func (c *collector) waitSent(t *testing.T, skip, n int, d time.Duration) []time.Duration {
+// waitSent waits up to d for the latencies of n events sent from from on, and returns
+// them sorted.
+func (c *collector) waitSent(t *testing.T, from time.Time, n int, d time.Duration) []time.Duration {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
+		var got []time.Duration
 		c.mu.Lock()
-		got := slices.Clone(c.sent[skip:])
+		for _, s := range c.sent {
+			if !s.at.Before(from) {
+				got = append(got, s.took)
+			}
+		}
 		c.mu.Unlock()
 		if len(got) >= n || time.Now().After(deadline) {
 			if len(got) < n {

@@ -175,9 +175,14 @@ type collector struct {
 	mu  sync.Mutex
 	ids map[string]int
 	n   int
-	// sent is, per message whose body carries the feeder's "sent:<unix ns>", the time
-	// from that send to its receipt here from the stream.
-	sent []time.Duration
+	// sent is, per message whose body carries the feeder's "sent:<unix ns>", that send
+	// time and the time from it to the message's receipt here from the stream.
+	sent []sample
+}
+
+type sample struct {
+	at   time.Time
+	took time.Duration
 }
 
 func startCollector(t testing.TB, url string) *collector {
@@ -212,7 +217,7 @@ func startCollector(t testing.TB, url string) *collector {
 		c.ids[ce.ID]++
 		c.n++
 		if sent, ok := sentAt(m.Data()); ok {
-			c.sent = append(c.sent, now.Sub(sent))
+			c.sent = append(c.sent, sample{at: sent, took: now.Sub(sent)})
 		}
 		c.mu.Unlock()
 	})
