@@ -37,7 +37,27 @@ func TestManyOrgsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d orgs subscribed after %v", n, time.Since(began).Round(time.Millisecond))
-	warm, err := f.command(time.Minute, fmt.Sprintf("rate %d 5s", n*perOrg))
+	r := w.reps[0]
+	lat, sent, cpu := loadWindow(t, w, f, n*perOrg, d)
+	q := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	}
+	t.Logf("%d orgs, %d ev/s in all for %v: %d events sent, %d stored; send → stored p50 %v p99 %v max %v; "+
+		"replica CPU %.0f µs per event; heap in use %.0f MiB, RSS %.0f MiB; load average %s",
+		n, n*perOrg, d, sent, len(lat), q(0.5), q(0.99), lat[len(lat)-1], cpu.Seconds()*1e6/float64(len(lat)),
+		metric(t, r, "go_memstats_heap_inuse_bytes")/(1<<20), metric(t, r, "process_resident_memory_bytes")/(1<<20), loadAvg())
+	if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
+		saveHeapProfile(t, r, fmt.Sprintf("%s.load%d", out, n))
+	}
+}
+
+// loadWindow runs a 5 s warm-up at rate events/s and waits for its events, then a window
+// of d at rate; it returns the window's latencies (sorted), how many events the feeder
+// sent in it and the replica's CPU time over it (taken while the CPU profile runs, if
+// asked for).
+func loadWindow(t *testing.T, w *world, f *proc, rate int, d time.Duration) ([]time.Duration, int, time.Duration) {
+	t.Helper()
+	warm, err := f.command(time.Minute, fmt.Sprintf("rate %d 5s", rate))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,23 +66,14 @@ func TestManyOrgsLoad(t *testing.T) {
 	cpu0 := metric(t, r, "process_cpu_seconds_total")
 	from := time.Now()
 	profiled := profileCPU(t, r, d)
-	sent, err := f.command(d+time.Minute, fmt.Sprintf("rate %d %s", n*perOrg, d))
+	sent, err := f.command(d+time.Minute, fmt.Sprintf("rate %d %s", rate, d))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lat := w.stream.waitSent(t, from, sent, 30*time.Second)
 	cpu := metric(t, r, "process_cpu_seconds_total") - cpu0
 	<-profiled
-	q := func(p float64) time.Duration {
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
-	}
-	t.Logf("%d orgs, %d ev/s in all for %v: %d events sent, %d stored; send → stored p50 %v p99 %v max %v; "+
-		"replica CPU %.0f µs per event; heap in use %.0f MiB, RSS %.0f MiB; load average %s",
-		n, n*perOrg, d, sent, len(lat), q(0.5), q(0.99), lat[len(lat)-1], cpu*1e6/float64(len(lat)),
-		metric(t, r, "go_memstats_heap_inuse_bytes")/(1<<20), metric(t, r, "process_resident_memory_bytes")/(1<<20), loadAvg())
-	if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
-		saveHeapProfile(t, r, fmt.Sprintf("%s.load%d", out, n))
-	}
+	return lat, sent, time.Duration(cpu * float64(time.Second))
 }
 
 // productionTimings are the production defaults of the heart-beat and the lease TTL,
