@@ -1,7 +1,6 @@
 package manyorgs_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -15,9 +14,7 @@ import (
 // subscription on the survivor (max and p50), and checks that every alert is in the
 // stream once. TestShardKill9 checks the same at the tests' short TTL.
 func TestFailoverOf100Orgs(t *testing.T) {
-	if os.Getenv("MANYORGS_BENCH") != "1" {
-		t.Skip("set MANYORGS_BENCH=1")
-	}
+	benchOnly(t)
 	n := envInt("MANYORGS_FAILOVER_N", 200)
 	w := newWorld(t, n)
 	w.override = productionTimings

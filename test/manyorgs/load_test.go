@@ -21,9 +21,7 @@ import (
 // replica's CPU per event and its memory. MANYORGS_PPROF_OUT=path also saves a CPU
 // profile of the window (path.cpu) and a heap profile after it.
 func TestManyOrgsLoad(t *testing.T) {
-	if os.Getenv("MANYORGS_BENCH") != "1" {
-		t.Skip("set MANYORGS_BENCH=1")
-	}
+	benchOnly(t)
 	n, perOrg := envInt("MANYORGS_LOAD_N", 1000), envInt("MANYORGS_LOAD_RATE", 1)
 	d, err := time.ParseDuration(os.Getenv("MANYORGS_LOAD_FOR"))
 	if err != nil {
@@ -81,6 +79,15 @@ func loadWindow(t *testing.T, w *world, f *proc, rate int, d time.Duration) ([]t
 // them to keep failures quick).
 var productionTimings = map[string]string{"RHOMBUS_HEARTBEAT": "10s", "BRIDGE_LEASE_TTL": "10s"}
 
+// benchOnly skips a measurement unless MANYORGS_BENCH=1.
+func benchOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv("MANYORGS_BENCH") != "1" {
+		t.Skip("set MANYORGS_BENCH=1")
+	}
+}
+
+// envInt is the positive integer in the environment variable name, def when unset.
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v

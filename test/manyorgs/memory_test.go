@@ -17,13 +17,8 @@ import (
 // replica with few orgs, then with MANYORGS_BENCH_N more (default 500), all subscribed
 // and idle; the difference in Go heap in use and in resident memory, per org.
 func TestIdleOrgMemory(t *testing.T) {
-	if os.Getenv("MANYORGS_BENCH") != "1" {
-		t.Skip("set MANYORGS_BENCH=1")
-	}
-	extra := 500
-	if n, err := strconv.Atoi(os.Getenv("MANYORGS_BENCH_N")); err == nil && n > 0 {
-		extra = n
-	}
+	benchOnly(t)
+	extra := envInt("MANYORGS_BENCH_N", 500)
 	const base = 10
 	h0, r0 := idleMemory(t, base)
 	h1, r1 := idleMemory(t, base+extra)
