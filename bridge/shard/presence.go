@@ -75,35 +75,52 @@ func (m *Manager) watch(ctx context.Context) error {
 // followLeases keeps holders in step with the lease bucket.
 func (m *Manager) followLeases(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
 	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Lease.WatchAll(ctx) }
-	m.follow(ctx, "lease bucket", w, reopen, synced, func() { clear(m.holders) }, func(e jetstream.KeyValueEntry) {
-		if org, ok := m.keyOrg[e.Key()]; ok {
-			if e.Operation() == jetstream.KeyValuePut {
-				m.holders[org] = string(e.Value())
-			} else {
-				delete(m.holders, org)
-			}
-		}
-	})
+	m.follow(ctx, "lease bucket", w, reopen, synced, func() { clear(m.holders) }, m.applyLease)
+}
+
+// applyLease records a lease bucket entry and reports whether an org's holder changed.
+// A renewal (the same holder writing its key again) changes nothing and so wakes no
+// reconcile: with hundreds of orgs, renewals are most of the bucket's traffic.
+func (m *Manager) applyLease(e jetstream.KeyValueEntry) bool {
+	org, ok := m.keyOrg[e.Key()]
+	if !ok {
+		return false
+	}
+	was, held := m.holders[org]
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(m.holders, org)
+		return held
+	}
+	m.holders[org] = string(e.Value())
+	return !held || was != string(e.Value())
 }
 
 // followPresence keeps live in step with the presence bucket.
 func (m *Manager) followPresence(ctx context.Context, w jetstream.KeyWatcher, synced chan<- struct{}) {
 	reopen := func() (jetstream.KeyWatcher, error) { return m.cfg.Presence.Watch(ctx, m.cfg.PresencePrefix+">") }
-	m.follow(ctx, "presence", w, reopen, synced, func() { clear(m.live) }, func(e jetstream.KeyValueEntry) {
-		name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
-		if e.Operation() == jetstream.KeyValuePut {
-			m.live[name] = time.Now()
-		} else {
-			delete(m.live, name)
-		}
-	})
+	m.follow(ctx, "presence", w, reopen, synced, func() { clear(m.live) }, m.applyPresence)
 }
 
-// follow applies every entry of w (under m.mu) until ctx ends. Should the watch close, it
+// applyPresence records a presence entry and reports whether the set of live replicas
+// changed: the heartbeat of a replica already counted live does not change it.
+func (m *Manager) applyPresence(e jetstream.KeyValueEntry) bool {
+	name := strings.TrimPrefix(e.Key(), m.cfg.PresencePrefix)
+	seen, known := m.live[name]
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(m.live, name)
+		return known
+	}
+	now := time.Now()
+	m.live[name] = now
+	return !known || !m.isLive(seen, now)
+}
+
+// follow applies every entry of w (under m.mu) until ctx ends, waking a reconcile when
+// apply reports a change. Should the watch close, it
 // is opened again after a second, and reset runs before its initial values (what was
 // deleted meanwhile is not replayed). synced is closed after the first initial values.
 func (m *Manager) follow(ctx context.Context, what string, w jetstream.KeyWatcher,
-	reopen func() (jetstream.KeyWatcher, error), synced chan<- struct{}, reset func(), apply func(jetstream.KeyValueEntry)) {
+	reopen func() (jetstream.KeyWatcher, error), synced chan<- struct{}, reset func(), apply func(jetstream.KeyValueEntry) bool) {
 	once := onceCloser(synced)
 	for {
 		m.drain(ctx, w, once, apply)
@@ -132,7 +149,7 @@ func (m *Manager) follow(ctx context.Context, what string, w jetstream.KeyWatche
 
 // drain applies w's entries until it closes or ctx ends; initial marks the end of the
 // initial values.
-func (m *Manager) drain(ctx context.Context, w jetstream.KeyWatcher, initial func(), apply func(jetstream.KeyValueEntry)) {
+func (m *Manager) drain(ctx context.Context, w jetstream.KeyWatcher, initial func(), apply func(jetstream.KeyValueEntry) bool) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -146,9 +163,11 @@ func (m *Manager) drain(ctx context.Context, w jetstream.KeyWatcher, initial fun
 				continue
 			}
 			m.mu.Lock()
-			apply(e)
+			changed := apply(e)
 			m.mu.Unlock()
-			m.poke()
+			if changed {
+				m.poke()
+			}
 		}
 	}
 }
@@ -180,13 +199,16 @@ func (m *Manager) heartbeat(ctx context.Context) {
 func (m *Manager) liveLocked(now time.Time) []string {
 	out := []string{token(m.cfg.Instance)}
 	for name, seen := range m.live {
-		if name != out[0] && now.Sub(seen) <= m.cfg.TTL+m.cfg.TTL/5 {
+		if name != out[0] && m.isLive(seen, now) {
 			out = append(out, name)
 		}
 	}
 	slices.Sort(out)
 	return out
 }
+
+// isLive: a replica last heard from at seen still counts at now.
+func (m *Manager) isLive(seen, now time.Time) bool { return now.Sub(seen) <= m.cfg.TTL+m.cfg.TTL/5 }
 
 func onceCloser(c chan<- struct{}) func() {
 	done := false

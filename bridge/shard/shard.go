@@ -196,6 +196,9 @@ func (m *Manager) reconcile(now time.Time) {
 	if leading > share+1 && m.releasing == "" {
 		m.giveUpLocked(now)
 	}
+	if held+attempting >= share {
+		return // the common case once settled: no need to rank the free orgs
+	}
 	for _, org := range m.candidatesLocked(now) {
 		if held+attempting >= share {
 			break

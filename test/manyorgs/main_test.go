@@ -14,6 +14,9 @@ var bridgeBin string
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	if orgs := os.Getenv(feederEnv); orgs != "" {
+		return feederMain(orgs)
+	}
 	if bridgeBin = os.Getenv("MANYORGS_BRIDGE_BIN"); bridgeBin != "" {
 		return m.Run()
 	}

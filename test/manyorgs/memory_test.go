@@ -17,13 +17,8 @@ import (
 // replica with few orgs, then with MANYORGS_BENCH_N more (default 500), all subscribed
 // and idle; the difference in Go heap in use and in resident memory, per org.
 func TestIdleOrgMemory(t *testing.T) {
-	if os.Getenv("MANYORGS_BENCH") != "1" {
-		t.Skip("set MANYORGS_BENCH=1")
-	}
-	extra := 500
-	if n, err := strconv.Atoi(os.Getenv("MANYORGS_BENCH_N")); err == nil && n > 0 {
-		extra = n
-	}
+	benchOnly(t)
+	extra := envInt("MANYORGS_BENCH_N", 500)
 	const base = 10
 	h0, r0 := idleMemory(t, base)
 	h1, r1 := idleMemory(t, base+extra)
@@ -69,41 +64,6 @@ func metric(t *testing.T, r *replica, name string) float64 {
 	}
 	t.Fatalf("%s not in /metrics", name)
 	return 0
-}
-
-// TestManyOrgsLoad runs MANYORGS_LOAD_N orgs (default 1000) at 1 event/s each on one
-// replica (MANYORGS_BENCH=1) for 30 s and reports the latency from the event's time to
-// its storage in JetStream (live events), and the replica's memory.
-func TestManyOrgsLoad(t *testing.T) {
-	if os.Getenv("MANYORGS_BENCH") != "1" {
-		t.Skip("set MANYORGS_BENCH=1")
-	}
-	n := 1000
-	if v, err := strconv.Atoi(os.Getenv("MANYORGS_LOAD_N")); err == nil && v > 0 {
-		n = v
-	}
-	w := newWorld(t, n)
-	w.startReplicas(1)
-	began := time.Now()
-	waitFor(t, "every org subscribed", 300*time.Second, w.balanced(w.reps, n))
-	t.Logf("%d orgs subscribed after %v", n, time.Since(began).Round(time.Millisecond))
-	w.generate(w.orgs, 1)
-	from := time.Now()
-	time.Sleep(30 * time.Second)
-	lags := w.stream.lags(w.orgs, from, time.Now())
-	if len(lags) == 0 {
-		t.Fatal("no live event stored")
-	}
-	q := func(p float64) time.Duration { return quantile(lags, p) }
-	t.Logf("%d orgs at 1 ev/s: %d live events stored; latency event time → stored p50 %v p99 %v max %v; heap in use %.0f MiB, RSS %.0f MiB",
-		n, len(lags), q(0.5), q(0.99), lags[len(lags)-1], metric(t, w.reps[0], "go_memstats_heap_inuse_bytes")/(1<<20),
-		metric(t, w.reps[0], "process_resident_memory_bytes")/(1<<20))
-	if out := os.Getenv("MANYORGS_PPROF_OUT"); out != "" {
-		saveHeapProfile(t, w.reps[0], fmt.Sprintf("%s.load%d", out, n))
-	}
-	for _, o := range w.orgs {
-		_ = w.sim.Org(o).StopGenerators()
-	}
 }
 
 // saveHeapProfile writes the replica's heap profile to path (MANYORGS_PPROF_OUT).

@@ -1,13 +1,16 @@
 package manyorgs_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,6 +56,7 @@ func (r *replica) start() {
 	}
 	cmd := exec.Command(bridgeBin)
 	cmd.Env, cmd.Stdout, cmd.Stderr = r.env, f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphan if the test is killed
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		r.t.Fatalf("%s: start: %v", r.id, err)
@@ -138,4 +142,74 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// proc is a helper process spoken to in lines on stdin and stdout (the feeder); it dies
+// with the test process, and at the end of the test its stdin closes and it is awaited.
+type proc struct {
+	name  string
+	in    io.WriteCloser
+	lines chan string
+}
+
+func startProc(t testing.TB, name, bin string, env []string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env, cmd.Stderr = env, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, in: in, lines: make(chan string, 16)}
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = in.Close()
+		timer := time.AfterFunc(30*time.Second, func() { _ = cmd.Process.Kill() })
+		_ = cmd.Wait()
+		timer.Stop()
+	})
+	return p
+}
+
+// line is the next line p writes, waiting at most d.
+func (p *proc) line(d time.Duration) (string, error) {
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			return "", fmt.Errorf("%s exited", p.name)
+		}
+		return l, nil
+	case <-time.After(d):
+		return "", fmt.Errorf("%s: no answer within %v", p.name, d)
+	}
+}
+
+// command sends one command and returns the N of its "ok N" answer, waiting at most d.
+func (p *proc) command(d time.Duration, cmd string) (int, error) {
+	if _, err := fmt.Fprintln(p.in, cmd); err != nil {
+		return 0, fmt.Errorf("%s: %w", p.name, err)
+	}
+	l, err := p.line(d)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", p.name, cmd, err)
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(l, "ok "))
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: answered %q", p.name, cmd, l)
+	}
+	return n, nil
 }

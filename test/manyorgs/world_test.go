@@ -38,12 +38,14 @@ func slack() time.Duration {
 	return 3 * time.Second
 }
 
-// world is one scenario: JetStream, the multi-org simulator, an org file, the replicas
-// and a collector of the stream.
+// world is one scenario: JetStream, the simulated Rhombus (sim, in this process, or a
+// feeder process), an org file, the replicas and a collector of the stream.
 type world struct {
 	t       testing.TB
 	nats    *natstest.Server
-	sim     *sim.Multi
+	sim     *sim.Multi // nil when a feeder process plays Rhombus
+	wsURL   string     // the simulator's RHOMBUS_WS_URL and RHOMBUS_API_URL
+	apiURL  string
 	orgs    []string
 	dir     string
 	orgFile string
@@ -52,12 +54,15 @@ type world struct {
 	reps        []*replica
 	stream      *collector
 	env         map[string]string // replaces the replicas' settings (see useKafka)
+	// override replaces entries of the replicas' environment (a benchmark at production
+	// settings rather than the tests' short ones).
+	override map[string]string
 }
 
-// newWorld starts NATS and a simulator of n orgs, and writes the org file listing them.
+// newWorld starts NATS and a simulator of n orgs in this process, and writes the org
+// file listing them.
 func newWorld(t testing.TB, n int) *world {
 	t.Helper()
-	w := &world{t: t, nats: natstest.Start(t), dir: t.TempDir()}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := sim.StartMulti(sim.MultiConfig{PartnerKey: partnerKey, Org: sim.Config{Heartbeat: time.Second}, Logger: quiet},
 		"127.0.0.1:0", n, 0)
@@ -65,7 +70,16 @@ func newWorld(t testing.TB, n int) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	w.sim, w.orgs = m, m.Orgs()
+	w := newBareWorld(t, m.Orgs(), m.WSURL(), m.URL())
+	w.sim = m
+	return w
+}
+
+// newBareWorld starts NATS and the collector and writes the org and secrets files for
+// orgs, served by the simulator at wsURL and apiURL.
+func newBareWorld(t testing.TB, orgs []string, wsURL, apiURL string) *world {
+	t.Helper()
+	w := &world{t: t, nats: natstest.Start(t), dir: t.TempDir(), orgs: orgs, wsURL: wsURL, apiURL: apiURL}
 	w.orgFile = filepath.Join(w.dir, "orgs")
 	w.writeOrgs(w.orgs)
 	w.secretsFile = filepath.Join(w.dir, "secrets")
@@ -82,9 +96,11 @@ func newWorld(t testing.TB, n int) *world {
 
 func secretOf(org string) string { return "whsec-" + org }
 
-// replicaEnv is a replica's environment: vars with over's values in their place.
-func replicaEnv(vars, over map[string]string) []string {
-	maps.Copy(vars, over)
+// replicaEnv is a replica's environment: vars with the values of each over in their place.
+func replicaEnv(vars map[string]string, over ...map[string]string) []string {
+	for _, o := range over {
+		maps.Copy(vars, o)
+	}
 	return bridgetest.ProcessEnv(vars)
 }
 
@@ -109,14 +125,14 @@ func (w *world) startReplicas(k int) {
 		r.logPath = filepath.Join(w.dir, r.id+".log")
 		r.env = replicaEnv(map[string]string{
 			"RHOMBUS_API_KEY": partnerKey, "RHOMBUS_AUTH_SCHEME": "partner-api-token", "RHOMBUS_ORGS_FILE": w.orgFile,
-			"RHOMBUS_WS_URL": w.sim.WSURL(), "RHOMBUS_API_URL": w.sim.URL(),
+			"RHOMBUS_WS_URL": w.wsURL, "RHOMBUS_API_URL": w.apiURL,
 			"RHOMBUS_HEARTBEAT": "1s", "RHOMBUS_REST_RATE": "20",
 			"BRIDGE_INSTANCE_ID": r.id, "BRIDGE_LEASE": "nats", "BRIDGE_SINKS": "nats",
 			"BRIDGE_LEASE_TTL": ttl.String(), "BRIDGE_DATA_DIR": filepath.Join(w.dir, r.id+".data"),
 			"BRIDGE_BACKFILL_OVERLAP": "5s", "BRIDGE_SHUTDOWN_TIMEOUT": "10s",
 			"NATS_URL": w.nats.URL(), "HTTP_ADDR": r.http, "WEBHOOK_ADDR": r.webhook, "WEBHOOK_SECRETS_FILE": w.secretsFile,
 			"LOG_FORMAT": "json", "LOG_LEVEL": "info", "HTTP_PPROF": strconv.FormatBool(os.Getenv("MANYORGS_PPROF_OUT") != ""),
-		}, w.env)
+		}, w.env, w.override)
 		started = append(started, r)
 		r.start()
 	}
@@ -169,6 +185,9 @@ type collector struct {
 	last uint64
 	n    int
 	live []liveSample // the live events stored, in stream order
+	// sent is, per message whose body carries the feeder's "sent:<unix ns>", that send
+	// time and the time from it to the message's receipt here from the stream.
+	sent []sample
 }
 
 // liveSample is one live event in the stream: its org, its time and its latency (when
@@ -177,6 +196,11 @@ type liveSample struct {
 	org string
 	at  time.Time
 	lag time.Duration
+}
+
+type sample struct {
+	at   time.Time
+	took time.Duration
 }
 
 func startCollector(t testing.TB, url string) *collector {
@@ -202,6 +226,7 @@ func startCollector(t testing.TB, url string) *collector {
 		t.Fatal(err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		now := time.Now()
 		var ce struct {
 			ID   string    `json:"id"`
 			Time time.Time `json:"time"`
@@ -218,6 +243,9 @@ func startCollector(t testing.TB, url string) *collector {
 			if ce.Via == "websocket" && !ce.Time.IsZero() {
 				c.live = append(c.live, liveSample{org: ce.Org, at: ce.Time, lag: md.Timestamp.Sub(ce.Time)})
 			}
+		}
+		if sent, ok := sentAt(m.Data()); ok {
+			c.sent = append(c.sent, sample{at: sent, took: now.Sub(sent)})
 		}
 		c.mu.Unlock()
 	})
