@@ -20,7 +20,7 @@ import (
 // Config shapes a Pipeline. Zero values take the defaults in parentheses.
 type Config struct {
 	Queue          int           // live events waiting for a lane (10000)
-	Lanes          int           // concurrent deliveries; events of one key share a lane (256)
+	Lanes          int           // concurrent deliveries; events of one key share a lane (256, or asyncLanes)
 	PublishTimeout time.Duration // bound on one publish attempt (5s)
 	RetryBase      time.Duration // first retry delay after a failed publish (100ms)
 	RetryMax       time.Duration // retry delay cap (10s)
@@ -100,6 +100,11 @@ type queued struct {
 	spoolSeq  uint64
 }
 
+// asyncLanes is the default number of lanes when the only sink publishes asynchronously:
+// each pipelined lane keeps up to laneWindow events in flight, so a few lanes carry what
+// 256 waiting ones did, and cost less memory.
+const asyncLanes = 32
+
 // laneDepth is how many events wait in one lane: enough that the dispatcher rarely
 // blocks on a busy lane (head-of-line) while others are idle; lanes × laneDepth bounds
 // the memory it costs.
@@ -114,10 +119,13 @@ var ErrFenced = errors.New("lease term over: event fenced off")
 // New validates cfg and returns a pipeline delivering every event to each of outs (at
 // least one): an event counts as delivered once every sink acknowledged it.
 func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
-	cfg.defaults()
 	if len(outs) == 0 || slices.Contains(outs, nil) {
 		return nil, errors.New("pipeline: no sink")
 	}
+	if _, async := outs[0].(sinks.AsyncPublisher); async && len(outs) == 1 && cfg.Lanes == 0 {
+		cfg.Lanes = asyncLanes
+	}
+	cfg.defaults()
 	if cfg.Queue < 1 || cfg.Lanes < 1 || cfg.PublishTimeout < 0 || cfg.RetryBase <= 0 || cfg.RetryMax < cfg.RetryBase {
 		return nil, fmt.Errorf("pipeline: invalid config %+v", cfg)
 	}
