@@ -25,7 +25,7 @@ import (
 // (the connection was lost between the two) is stored before the earlier one's retry.
 
 // laneWindow bounds the attempts one lane keeps in flight (the sink bounds them all).
-const laneWindow = 128
+const laneWindow = 64
 
 // flight is one event of a pipelined lane, from its send to its settlement.
 type flight struct {
