@@ -65,6 +65,11 @@ gorilla/websocket, one subscription, each body published with ` + "`PublishMsgAs
 Nats-Msg-Id, no parsing) fed the same events. CPU per event is the process's own utime+stime
 (/proc/PID/stat) over the window ÷ events stored; RSS is its VmHWM; events/s runs from the
 feeder's first send to the last message stored; latency is feeder send → JetStream consumer.
+Then 32 keep-alive senders post signed org-activity webhooks (HMAC-SHA1, each a new alert) to
+the bridge's receiver and as many to a reference receiver process (constant-time HMAC check,
+` + "`json.Valid`" + `, one synchronous ` + "`PublishMsg`" + ` with a Nats-Msg-Id, 200 after the PubAck), in batches
+of 500 alternating between the two; every request must be answered 200 and stored. Requests/s
+is requests ÷ the time of the receiver's own batches; latency is the sender's.
 
 `)
 	bb := rp.BlackBox

@@ -18,8 +18,11 @@ func TestReportLeadsWithBlackBox(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &result.Results{Burst: 100000, Rate: 500, Steady: 30 * time.Second, LatencyRate: 1000, RawPerSec: 100000, BodyBytes: 1199,
-		Bridge: result.Figures{BurstPerSec: 10000, BurstCPUus: 80, SteadyCPUus: 400, SteadyRSSMiB: 40, PeakRSSMiB: 70, LatencyP99ms: 3},
-		Relay:  result.Figures{BurstPerSec: 50000, BurstCPUus: 15, SteadyCPUus: 200, SteadyRSSMiB: 20, PeakRSSMiB: 25}}
+		Bridge:   result.Figures{BurstPerSec: 10000, BurstCPUus: 80, SteadyCPUus: 400, SteadyRSSMiB: 40, PeakRSSMiB: 70, LatencyP99ms: 3},
+		Relay:    result.Figures{BurstPerSec: 50000, BurstCPUus: 15, SteadyCPUus: 200, SteadyRSSMiB: 20, PeakRSSMiB: 25},
+		Webhooks: 6000, WebhookSenders: 32,
+		BridgeWebhook: result.Webhook{PerSec: 6000, P50ms: 4, P99ms: 15, CPUus: 100},
+		RefWebhook:    result.Webhook{PerSec: 8000, P50ms: 3, P99ms: 12.5, CPUus: 70}}
 	rp := Report{ImgDir: "docs/img", OutPath: "docs/benchmarks.md", BlackBox: BlackBox{Results: r, Cmd: "go run ./internal/blackbox"}}
 	md, err := rp.Write(root)
 	if err != nil {
@@ -34,6 +37,11 @@ func TestReportLeadsWithBlackBox(t *testing.T) {
 		"| CPU per event over the burst | ≤ 15 µs | 80 µs | **missed** |",
 		"| latency p99 at 1000 ev/s | ≤ 5 ms | 3 ms | met |",
 		"![CPU per event, out of process](img/blackbox-cpu.png)",
+		"| webhooks: 6000 signed to each, 32 senders | bridge | reference receiver |",
+		"| requests/s answered 200 | 6000 (0.75× reference) | 8000 |",
+		"| latency p50 / p99, ms | 4.00 / 15.00 | 3.00 / 12.50 |",
+		"| webhook requests/s ÷ the reference receiver's | ≥ 1× | 0.75× | **missed** |",
+		"| webhook p99 (the reference receiver's as target) | ≤ 12.5 ms | 15 ms | **missed** |",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q", want)

@@ -7,7 +7,15 @@
 // one subscription, PublishMsgAsync with a Nats-Msg-Id, no parsing). CPU is the
 // process's own utime+stime from /proc/PID/stat; RSS is its VmHWM.
 //
-//	go run ./internal/blackbox [-burst 100000] [-steady 30s] [-rate 500] [-latency-rate 1000]
+// Then the webhook phase: -webhooks signed org-activity webhooks (HMAC-SHA1, each a new
+// alert for one of the feeder's cameras) go from 32 keep-alive senders in this process to
+// the bridge's receiver, and as many to a reference receiver process (cmd/webhookref:
+// constant-time HMAC check, json.Valid, one synchronous PublishMsg with a Nats-Msg-Id,
+// 200 after the PubAck), in batches of 500 that alternate between the two. Every request
+// must be answered 200 and every one stored; requests/s is requests ÷ the time of the
+// receiver's own batches, latency is the sender's (request written → answer read).
+//
+//	go run ./internal/blackbox [-burst 100000] [-steady 30s] [-rate 500] [-latency-rate 1000] [-webhooks 6000]
 //
 // It prints a markdown table (docs/benchmarks.md leads with one) and, with -json FILE,
 // writes the figures for internal/benchreport. It is a main package, so `go test ./...`

@@ -27,6 +27,7 @@ type options struct {
 	keep        bool
 	bridgeBin   string
 	profile     string
+	webhooks    int
 }
 
 func main() {
@@ -38,7 +39,8 @@ func main() {
 	flag.DurationVar(&o.latencyDur, "latency-for", 10*time.Second, "length of the latency window")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the figures as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binaries)")
-	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file (and a heap profile 2 s into it to FILE.heap)")
+	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file (and a heap profile 2 s into it to FILE.heap, and a 10 s CPU profile from the start of the webhook phase to FILE.webhook)")
+	flag.IntVar(&o.webhooks, "webhooks", 6000, "signed webhooks to the bridge, and as many to the reference receiver (0: no webhook phase)")
 	flag.StringVar(&o.bridgeBin, "bridge-bin", "", "measure this rhombus-bridge binary instead of building this tree's")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -118,8 +120,9 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// build compiles the bridge (unless bridgeBin names one), the feeder, the relay and
-// nats-server (from the module cache, at the version go.mod pins) into the work directory.
+// build compiles the bridge (unless bridgeBin names one), the feeder, the relay, the
+// reference webhook receiver and nats-server (from the module cache, at the version
+// go.mod pins) into the work directory.
 func (h *harness) build(bridgeBin string) error {
 	if bridgeBin != "" {
 		if err := os.MkdirAll(filepath.Dir(h.bin("x")), 0o755); err != nil {
@@ -133,6 +136,7 @@ func (h *harness) build(bridgeBin string) error {
 		"rhombus-bridge": "github.com/rhombus-bridge/rhombus-bridge/cmd/rhombus-bridge",
 		"feeder":         "github.com/rhombus-bridge/rhombus-bridge/internal/blackbox/cmd/feeder",
 		"relay":          "github.com/rhombus-bridge/rhombus-bridge/internal/blackbox/cmd/relay",
+		"webhookref":     "github.com/rhombus-bridge/rhombus-bridge/internal/blackbox/cmd/webhookref",
 		"nats-server":    "github.com/nats-io/nats-server/v2",
 	} {
 		if name == "rhombus-bridge" && bridgeBin != "" {

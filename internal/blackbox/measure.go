@@ -28,6 +28,8 @@ type target struct {
 	p       *proc
 	stream  string
 	onBurst func() func() error
+	// The bridge's HTTP (ops) and webhook receiver addresses.
+	httpAddr, webhook string
 }
 
 func (h *harness) measure(ctx context.Context, o options) (*result.Results, error) {
@@ -59,6 +61,12 @@ func (h *harness) measure(ctx context.Context, o options) (*result.Results, erro
 	if r.Bridge, err = measureTarget(ctx, js, feeder, t, o); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	if o.webhooks > 0 {
+		r.Webhooks, r.WebhookSenders = o.webhooks, webhookSenders
+		if r.BridgeWebhook, r.RefWebhook, err = h.measureWebhooks(ctx, js, o, t, fa, natsURL); err != nil {
+			return nil, fmt.Errorf("webhooks: %w", err)
+		}
+	}
 	return r, nil
 }
 
@@ -86,11 +94,15 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	if err != nil {
 		return target{}, err
 	}
+	webhookAddr, err := freeAddr()
+	if err != nil {
+		return target{}, err
+	}
 	env := bridgetest.ProcessEnv(map[string]string{
 		"RHOMBUS_API_KEY": "bench-key", "RHOMBUS_ORG_UUID": fa.org, "RHOMBUS_WS_URL": fa.ws, "RHOMBUS_API_URL": fa.api,
 		"BRIDGE_INSTANCE_ID": "blackbox", "BRIDGE_LEASE": "none", "BRIDGE_SINKS": "nats",
 		"BRIDGE_DATA_DIR": filepath.Join(h.dir, "data"), "NATS_URL": natsURL,
-		"HTTP_ADDR": httpAddr, "HTTP_PPROF": strconv.FormatBool(o.profile != ""), "WEBHOOK_ADDR": "127.0.0.1:0", "WEBHOOK_SECRET": "",
+		"HTTP_ADDR": httpAddr, "HTTP_PPROF": strconv.FormatBool(o.profile != ""), "WEBHOOK_ADDR": webhookAddr, "WEBHOOK_SECRET": webhookSecret,
 		"LOG_FORMAT": "json", "LOG_LEVEL": "warn",
 	})
 	bridge, err := start("rhombus-bridge", h.bin("rhombus-bridge"), env, h.dir, false)
@@ -101,7 +113,7 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	if _, err := feeder.command(time.Minute, "wait 1"); err != nil {
 		return target{}, fmt.Errorf("bridge never subscribed (see %s): %w", filepath.Join(h.dir, "rhombus-bridge.log"), err)
 	}
-	t := target{p: bridge, stream: "RHOMBUS"}
+	t := target{p: bridge, stream: "RHOMBUS", httpAddr: httpAddr, webhook: webhookAddr}
 	if o.profile != "" {
 		t.onBurst = func() func() error { return cpuProfile(httpAddr, o.profile) }
 	}

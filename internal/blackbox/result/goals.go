@@ -16,7 +16,7 @@ type goal struct {
 
 func (r *Results) goals() []goal {
 	b, rl := r.Bridge, r.Relay
-	return []goal{
+	gs := []goal{
 		{"CPU per event over the burst", b.BurstCPUus, 15, true, " µs"},
 		{"burst throughput ÷ raw PublishMsgAsync", b.BurstPerSec / r.RawPerSec, 0.5, false, ""},
 		{"peak RSS over the burst", b.PeakRSSMiB, 48, true, " MiB"},
@@ -24,6 +24,13 @@ func (r *Results) goals() []goal {
 		{"steady CPU per event ÷ the relay's", b.SteadyCPUus / rl.SteadyCPUus, 1.2, true, "×"},
 		{"steady RSS ÷ the relay's", b.SteadyRSSMiB / rl.SteadyRSSMiB, 2, true, "×"},
 	}
+	if r.Webhooks == 0 {
+		return gs
+	}
+	bw, rw := r.BridgeWebhook, r.RefWebhook
+	return append(gs,
+		goal{"webhook requests/s ÷ the reference receiver's", bw.PerSec / rw.PerSec, 1, false, "×"},
+		goal{"webhook p99 (the reference receiver's as target)", bw.P99ms, rw.P99ms, true, " ms"})
 }
 
 // Goals writes the bridge's figures against issue 14's targets as a markdown table.

@@ -31,6 +31,20 @@ type Results struct {
 	BodyBytes   int           `json:"body_bytes"`
 	Bridge      Figures       `json:"bridge"`
 	Relay       Figures       `json:"relay"`
+	// Webhooks signed requests went to the bridge and as many to the reference receiver,
+	// from WebhookSenders concurrent senders (0: the phase did not run).
+	Webhooks       int     `json:"webhooks,omitempty"`
+	WebhookSenders int     `json:"webhook_senders,omitempty"`
+	BridgeWebhook  Webhook `json:"bridge_webhook"`
+	RefWebhook     Webhook `json:"reference_webhook"`
+}
+
+// Webhook is one receiver's figures over the webhook phase.
+type Webhook struct {
+	PerSec float64 `json:"requests_per_s"` // requests ÷ the time its batches took
+	P50ms  float64 `json:"p50_ms"`         // sender: request written → 200 read
+	P99ms  float64 `json:"p99_ms"`
+	CPUus  float64 `json:"cpu_us_per_request"` // utime+stime over its batches ÷ requests
 }
 
 // Table writes r as a markdown table: bridge, reference relay, raw baseline.
@@ -44,6 +58,19 @@ func (r *Results) Table(w io.Writer) {
 	fmt.Fprintf(w, "| latency p50 / p99 at %d ev/s, ms | %.2f / %.2f | %.2f / %.2f | |\n", r.LatencyRate, b.LatencyP50ms, b.LatencyP99ms, rl.LatencyP50ms, rl.LatencyP99ms)
 	fmt.Fprintf(w, "| steady %d ev/s for %s: CPU µs per event | %.1f (%.2f× relay) | %.1f | |\n", r.Rate, r.Steady, b.SteadyCPUus, b.SteadyCPUus/rl.SteadyCPUus, rl.SteadyCPUus)
 	fmt.Fprintf(w, "| steady: RSS (VmHWM so far), MiB | %.1f (%.2f× relay) | %.1f | |\n", b.SteadyRSSMiB, b.SteadyRSSMiB/rl.SteadyRSSMiB, rl.SteadyRSSMiB)
+	r.webhookTable(w)
+}
+
+// webhookTable writes the webhook phase's figures, when it ran, as a second table.
+func (r *Results) webhookTable(w io.Writer) {
+	if r.Webhooks == 0 {
+		return
+	}
+	b, rf := r.BridgeWebhook, r.RefWebhook
+	fmt.Fprintf(w, "\n| webhooks: %d signed to each, %d senders | bridge | reference receiver |\n|---|---:|---:|\n", r.Webhooks, r.WebhookSenders)
+	fmt.Fprintf(w, "| requests/s answered 200 | %.0f (%.2f× reference) | %.0f |\n", b.PerSec, b.PerSec/rf.PerSec, rf.PerSec)
+	fmt.Fprintf(w, "| latency p50 / p99, ms | %.2f / %.2f | %.2f / %.2f |\n", b.P50ms, b.P99ms, rf.P50ms, rf.P99ms)
+	fmt.Fprintf(w, "| CPU µs per request | %.1f | %.1f |\n", b.CPUus, rf.CPUus)
 }
 
 // WriteFile writes r as JSON.
