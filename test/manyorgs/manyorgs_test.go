@@ -64,13 +64,13 @@ func TestShardKill9(t *testing.T) {
 	w.checkDelivered(t, w.stream)
 }
 
-// kill9Busiest waits for 3 replicas to share the orgs, starts ~2 events/s per org, kills
+// kill9Busiest waits for 3 replicas to share the orgs, starts ~5 events/s per org, kills
 // the busiest replica with SIGKILL and checks its orgs are subscribed elsewhere within
 // leaseTTL + 1 s, then waits for the survivors (returned) to share the orgs.
 func (w *world) kill9Busiest(t *testing.T, leaseTTL time.Duration) []*replica {
 	n := len(w.orgs)
 	waitFor(t, "3 replicas share the orgs", 60*time.Second, w.balanced(w.reps, shard.FairShare(n, 3)+1))
-	w.generate(w.orgs, 2) // ~2 events/s per org
+	w.generate(w.orgs, 5) // ~5 events/s per org, as the acceptance
 	victim, victimOrgs, killed := killBusiest(t, w)
 	survivors := slices.DeleteFunc(slices.Clone(w.reps), func(r *replica) bool { return r == victim })
 	limit := leaseTTL + time.Second + slack()
