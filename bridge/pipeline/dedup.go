@@ -14,13 +14,14 @@ import (
 // duplicate; the bounds are the same as before, so is the rest of the behaviour.
 type dedup struct {
 	mu   sync.Mutex
-	ttl  int64 // ns
+	base time.Time // times are kept as ns since base (monotonic: a clock step changes nothing)
+	ttl  int64     // ns
 	seed maphash.Seed
 	max  int     // the count bound
 	ring []stamp // acknowledgements in order, oldest at head; grows up to max
 	head int
 	n    int
-	last map[uint64]int64 // id hash → Unix ns of its latest acknowledgement
+	last map[uint64]int64 // id hash → when it was last acknowledged
 }
 
 // stamp is one acknowledgement in the ring.
@@ -30,7 +31,7 @@ type stamp struct {
 }
 
 func newDedup(max int, ttl time.Duration) *dedup {
-	return &dedup{max: max, ttl: int64(ttl), seed: maphash.MakeSeed(), last: map[uint64]int64{}}
+	return &dedup{max: max, base: time.Now(), ttl: int64(ttl), seed: maphash.MakeSeed(), last: map[uint64]int64{}}
 }
 
 // seen reports whether id was acknowledged within the window.
@@ -42,7 +43,7 @@ func (d *dedup) seen(id string, now time.Time) bool {
 	d.mu.Lock()
 	at, ok := d.last[h]
 	d.mu.Unlock()
-	return ok && now.UnixNano()-at <= d.ttl
+	return ok && int64(now.Sub(d.base))-at <= d.ttl
 }
 
 // add records that id was acknowledged at now, forgetting the oldest acknowledgements
@@ -51,7 +52,7 @@ func (d *dedup) add(id string, now time.Time) {
 	if d.max <= 0 {
 		return
 	}
-	h, at := maphash.String(d.seed, id), now.UnixNano()
+	h, at := maphash.String(d.seed, id), int64(now.Sub(d.base))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.n == d.max {

@@ -136,6 +136,9 @@ func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
 	sm := sinks.NewMetrics(cfg.Registerer)
 	p := &Pipeline{cfg: cfg, queue: make(chan queued, cfg.Queue), seed: maphash.MakeSeed(),
 		dedup: newDedup(cfg.DedupSize, cfg.DedupTTL), m: m, spill: spill{wake: make(chan struct{}, 1)}}
+	if cfg.Spool != nil {
+		p.spill.replay = cfg.Spool.Backlog() // before any Offer: what an earlier process left
+	}
 	for i, o := range outs {
 		p.outs = append(p.outs, newOut(sm, o, i))
 		if len(outs) > 1 {

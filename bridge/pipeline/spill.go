@@ -30,8 +30,9 @@ type Spool interface {
 
 // spill is the spool's bookkeeping in the pipeline.
 type spill struct {
-	mu   sync.Mutex
-	seqs []uint64 // the watermark sequence numbers of the spooled events, in order
+	mu     sync.Mutex
+	seqs   []uint64 // the watermark sequence numbers of the spooled events, in order
+	replay int      // records an earlier process left, handed out first (they have none)
 
 	hand    sync.Mutex // held by whoever hands records to the lanes
 	running bool       // the lanes take events (under hand)
@@ -141,7 +142,9 @@ func (p *Pipeline) setHanding(on bool) {
 func (p *Pipeline) spooledSeq() uint64 {
 	p.spill.mu.Lock()
 	defer p.spill.mu.Unlock()
-	if len(p.spill.seqs) > 0 {
+	if p.spill.replay > 0 { // spooled by an earlier process: handed out before this one's
+		p.spill.replay--
+	} else if len(p.spill.seqs) > 0 {
 		s := p.spill.seqs[0]
 		p.spill.seqs = p.spill.seqs[1:]
 		return s

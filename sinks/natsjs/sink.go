@@ -124,7 +124,9 @@ func (s *Sink) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		close(s.abort)
+		s.wmu.Lock()
+		close(s.abort) // under wmu: start adds no waiter after failWaiting swept them
+		s.wmu.Unlock()
 		s.failWaiting()
 		<-done
 		err = fmt.Errorf("natsjs: close: publishes still in flight: %w", ctx.Err())
@@ -211,6 +213,12 @@ func (s *Sink) start(ev *event.Event, done sinks.Completion) error {
 	}
 	msg := s.message(ev)
 	s.wmu.Lock()
+	select {
+	case <-s.abort: // Close gave up waiting and swept the waiters: do not add one after it
+		s.wmu.Unlock()
+		return ErrClosed
+	default:
+	}
 	s.waiting[msg] = &waiter{id: ev.ID, done: done, start: time.Now()}
 	s.wmu.Unlock()
 	s.m.InFlight.Inc()
