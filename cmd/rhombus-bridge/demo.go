@@ -63,7 +63,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return d.run(ctx, a, ready, stdout)
+	return d.run(ctx, a, ready, stdout, d.startOne(stdout))
 }
 
 // demoConfig points the bridge at the simulator and keeps the demo off the default ports.
@@ -80,7 +80,11 @@ func demoConfig(cfg *config.Config, s *sim.Server, dir string) {
 	cfg.Webhook.Secrets = nil
 }
 
-func (d *demo) run(ctx context.Context, a *app.App, ready <-chan app.Info, out io.Writer) error {
+// run runs a until ctx ends; once it is ready, start prints the header and starts the
+// simulator's generators (on wg, when they run on their own goroutine), and the feed is
+// shown until Ctrl-C.
+func (d *demo) run(ctx context.Context, a *app.App, ready <-chan app.Info, out io.Writer,
+	start func(ctx context.Context, info app.Info, wg *sync.WaitGroup) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -93,13 +97,10 @@ func (d *demo) run(ctx context.Context, a *app.App, ready <-chan app.Info, out i
 		wg.Wait()
 		return appErr
 	}
-	d.header(out, info)
-	wg.Go(func() {
-		if _, err := d.sim.RunGenerator(ctx, sim.GenConfig{Rate: 2}); err != nil && ctx.Err() == nil {
-			slog.Warn("generator", "error", err)
-		}
-	})
-	err := d.showFeed(ctx, info.NATSURL, out)
+	err := start(ctx, info, &wg)
+	if err == nil {
+		err = d.showFeed(ctx, info.NATSURL, out)
+	}
 	cancel()
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -107,6 +108,19 @@ func (d *demo) run(ctx context.Context, a *app.App, ready <-chan app.Info, out i
 	}
 	fmt.Fprintln(out, "\ndrained; bye")
 	return appErr
+}
+
+// startOne prints the single-org header and runs the simulator's generator.
+func (d *demo) startOne(out io.Writer) func(context.Context, app.Info, *sync.WaitGroup) error {
+	return func(ctx context.Context, info app.Info, wg *sync.WaitGroup) error {
+		d.header(out, info)
+		wg.Go(func() {
+			if _, err := d.sim.RunGenerator(ctx, sim.GenConfig{Rate: 2}); err != nil && ctx.Err() == nil {
+				slog.Warn("generator", "error", err)
+			}
+		})
+		return nil
+	}
 }
 
 // header says where everything is, and where NATS went when NATS_EMBEDDED_LISTEN was taken.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -75,37 +74,21 @@ func runDemoOrgs(ctx context.Context, n int, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return d.runOrgs(ctx, a, m, ready, stdout)
+	return d.run(ctx, a, ready, stdout, d.startOrgs(m, stdout))
 }
 
-func (d *demo) runOrgs(ctx context.Context, a *app.App, m *sim.Multi, ready <-chan app.Info, out io.Writer) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var appErr error
-	wg.Go(func() { appErr = a.Run(ctx); cancel() })
-	var info app.Info
-	select {
-	case info = <-ready:
-	case <-ctx.Done():
-		wg.Wait()
-		return appErr
-	}
-	fmt.Fprintf(out, "rhombus-bridge demo, partner mode: %d orgs behind one partner token (simulator %s)\n",
-		len(m.Orgs()), m.URL())
-	fmt.Fprintf(out, "  which replica leads which org: curl http://%s/status (orgs, shard)\n", info.OpsAddr)
-	fmt.Fprintf(out, "  stream %s on %s; Ctrl-C to stop\n\n", d.cfg.NATS.Stream, info.NATSURL)
-	for _, org := range m.Orgs() {
-		if err := m.Org(org).StartGenerator(sim.GenConfig{Rate: 0.5}); err != nil {
-			return err
+// startOrgs prints the partner-mode header and starts every org's generator.
+func (d *demo) startOrgs(m *sim.Multi, out io.Writer) func(context.Context, app.Info, *sync.WaitGroup) error {
+	return func(_ context.Context, info app.Info, _ *sync.WaitGroup) error {
+		fmt.Fprintf(out, "rhombus-bridge demo, partner mode: %d orgs behind one partner token (simulator %s)\n",
+			len(m.Orgs()), m.URL())
+		fmt.Fprintf(out, "  which replica leads which org: curl http://%s/status (orgs, shard)\n", info.OpsAddr)
+		fmt.Fprintf(out, "  stream %s on %s; Ctrl-C to stop\n\n", d.cfg.NATS.Stream, info.NATSURL)
+		for _, org := range m.Orgs() {
+			if err := m.Org(org).StartGenerator(sim.GenConfig{Rate: 0.5}); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	err := d.showFeed(ctx, info.NATSURL, out)
-	cancel()
-	wg.Wait()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	fmt.Fprintln(out, "\ndrained; bye")
-	return appErr
 }
