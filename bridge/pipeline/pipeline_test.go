@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
@@ -117,7 +118,8 @@ func TestRecentDuplicateCostsNoPublish(t *testing.T) {
 	}
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metric is the first series of the metric family name in reg.
+func metric(t *testing.T, reg *prometheus.Registry, name string) *dto.Metric {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -125,11 +127,19 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+			return mf.GetMetric()[0]
 		}
 	}
 	t.Fatalf("no metric %s", name)
-	return 0
+	return nil
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	return metric(t, reg, name).GetCounter().GetValue()
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	return metric(t, reg, name).GetGauge().GetValue()
 }
 
 func TestOverflowIsReportedNotDropped(t *testing.T) {

@@ -115,20 +115,6 @@ func (f *fakeAsync) PublishAsync(ctx context.Context, ev event.Event, done sinks
 	return nil
 }
 
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 func runStress(t *testing.T, failRate float64, withSpool bool) {
 	sink := &fakeAsync{sent: map[string][]string{}, seen: map[string]bool{}, failRate: failRate}
 	reg := prometheus.NewRegistry()
