@@ -129,12 +129,18 @@ func (a *App) newRecovery(rev uint64) (*recovery.Recovery, error) {
 	}, a.pipe, a.wm)
 }
 
-// feedHandler takes the Rhombus change feed into the pipeline.
+// feedBatch bounds the messages the feed handler holds before it offers them.
+const feedBatch = 64
+
+// feedHandler takes the Rhombus change feed into the pipeline. It offers the messages of
+// one read from the socket together (a burst costs one spool write), when the subscriber
+// flushes, or every feedBatch of them. Its methods run on the subscriber's goroutine.
 type feedHandler struct {
 	a        *App
 	rec      *recovery.Recovery
 	rev      uint64
-	lastWarn int64 // Unix ns of the last invalid-message warning (Message runs on one goroutine)
+	lastWarn int64         // Unix ns of the last invalid-message warning
+	batch    []event.Event // parsed, not offered yet
 }
 
 func (h *feedHandler) Subscribed(_ context.Context, _ rhombus.SubscribeInfo) {
@@ -155,7 +161,17 @@ func (h *feedHandler) Message(body []byte, at time.Time) {
 		}
 	}
 	ev.Received, ev.Fence = at, h.rev
-	h.a.pipe.Offer(ev)
+	if h.batch = append(h.batch, ev); len(h.batch) == feedBatch {
+		h.Flush()
+	}
+}
+
+func (h *feedHandler) Flush() {
+	if len(h.batch) > 0 {
+		h.a.pipe.OfferAll(h.batch)
+		clear(h.batch)
+		h.batch = h.batch[:0]
+	}
 }
 
 func (h *feedHandler) Disconnected(cause error, lastAlive time.Time) {

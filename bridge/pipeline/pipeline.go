@@ -155,20 +155,41 @@ func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
 // Offer queues a live event without blocking. It reports false when the event was not
 // taken: filtered out, or the queue was full (then OnOverflow has been told).
 func (p *Pipeline) Offer(ev event.Event) bool {
-	if ev.Received.IsZero() {
-		ev.Received = time.Now()
+	return p.OfferAll([]event.Event{ev}) == 1
+}
+
+// OfferAll offers evs in order, as Offer does each, and returns how many it took. With a
+// spool they are appended with one write: an input that reads a burst at once (the live
+// feed, before it waits for its socket again) pays one write(2) for all of it.
+func (p *Pipeline) OfferAll(evs []event.Event) int {
+	qs := make([]queued, 0, len(evs))
+	for _, ev := range evs {
+		if ev.Received.IsZero() {
+			ev.Received = time.Now()
+		}
+		if !p.admit(&ev) {
+			continue
+		}
+		q := queued{ev: ev}
+		if p.cfg.Watermark != nil {
+			q.seq = p.cfg.Watermark.begin()
+		}
+		qs = append(qs, q)
 	}
-	if !p.admit(&ev) {
-		return false
+	taken := len(qs)
+	if p.cfg.Spool != nil {
+		qs = p.offerSpool(qs)
 	}
-	q := queued{ev: ev}
-	if p.cfg.Watermark != nil {
-		q.seq = p.cfg.Watermark.begin()
+	for _, q := range qs {
+		if !p.enqueue(q) {
+			taken--
+		}
 	}
-	if p.cfg.Spool != nil && p.offerSpool(q) {
-		p.handOff()
-		return true
-	}
+	return taken
+}
+
+// enqueue puts q in the in-memory queue; false when it was full (OnOverflow was told).
+func (p *Pipeline) enqueue(q queued) bool {
 	select {
 	case p.queue <- q:
 		p.m.queueDepth.Inc()
@@ -176,7 +197,7 @@ func (p *Pipeline) Offer(ev event.Event) bool {
 	default:
 		p.m.overflow.Inc()
 		if p.cfg.OnOverflow != nil {
-			p.cfg.OnOverflow(ev) // opens a gap, which holds the watermark
+			p.cfg.OnOverflow(q.ev) // opens a gap, which holds the watermark
 		}
 		if p.cfg.Watermark != nil {
 			p.cfg.Watermark.done(q.seq, 0) // the gap accounts for it from now on

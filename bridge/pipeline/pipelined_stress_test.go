@@ -29,11 +29,11 @@ type fakeSpool struct {
 	acked map[uint64]int
 }
 
-func (s *fakeSpool) Append(ev event.Event) error {
+func (s *fakeSpool) AppendAll(evs []event.Event) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.recs = append(s.recs, ev)
-	return nil
+	s.recs = append(s.recs, evs...)
+	return len(evs), nil
 }
 
 func (s *fakeSpool) TryNextSeq() (uint64, event.Event, bool, error) {

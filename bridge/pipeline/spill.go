@@ -20,7 +20,9 @@ import (
 // for it); otherwise it wakes the feeder, which waits for room, and replays at start what
 // an earlier process left.
 type Spool interface {
-	Append(ev event.Event) error
+	// AppendAll appends evs in order and returns how many it appended; when fewer than
+	// all, err says why evs[n] was refused, and the rest were not tried.
+	AppendAll(evs []event.Event) (int, error)
 	// TryNextSeq hands out the oldest record not yet handed out, with its sequence number
 	// for Ack; ok is false when there is none.
 	TryNextSeq() (seq uint64, ev event.Event, ok bool, err error)
@@ -40,18 +42,35 @@ type spill struct {
 	wake    chan struct{}
 }
 
-// offerSpool appends q's event to the spool; false when the spool refused it.
-func (p *Pipeline) offerSpool(q queued) bool {
+// offerSpool appends the events of qs to the spool and hands them to their lanes; it
+// returns the ones the spool refused (they take the in-memory queue).
+func (p *Pipeline) offerSpool(qs []queued) (refused []queued) {
+	evs := make([]event.Event, len(qs))
+	for i := range qs {
+		evs[i] = qs[i].ev
+	}
+	spooled := false
 	p.spill.mu.Lock()
-	defer p.spill.mu.Unlock()
-	if err := p.cfg.Spool.Append(q.ev); err != nil {
+	for len(qs) > 0 {
+		n, err := p.cfg.Spool.AppendAll(evs)
+		for _, q := range qs[:n] {
+			p.spill.seqs = append(p.spill.seqs, q.seq)
+		}
+		spooled = spooled || n > 0
+		if err == nil {
+			break
+		}
 		p.m.spoolRefused.Inc()
 		// Debug: the spool warns itself, rate-limited (one line per event flooded the log).
-		p.cfg.Logger.Debug("spool refused an event; it bypasses the spool", "event_id", q.ev.ID, "error", err)
-		return false
+		p.cfg.Logger.Debug("spool refused an event; it bypasses the spool", "event_id", qs[n].ev.ID, "error", err)
+		refused = append(refused, qs[n])
+		qs, evs = qs[n+1:], evs[n+1:]
 	}
-	p.spill.seqs = append(p.spill.seqs, q.seq)
-	return true
+	p.spill.mu.Unlock()
+	if spooled {
+		p.handOff()
+	}
+	return refused
 }
 
 // handOff hands spooled events to their lanes on Offer's goroutine, while the lanes have

@@ -100,11 +100,12 @@ func Negotiate(cx, cy, sx, sy time.Duration) (send, recv time.Duration) {
 	return send, recv
 }
 
-// dial opens the WebSocket; a refused handshake is a *HandshakeError.
-func (s *Subscriber) dial(ctx context.Context) (*websocket.Conn, error) {
+// dial opens the WebSocket, and returns the socket under it when it may hook its reads
+// (see hookedDialer); a refused handshake is a *HandshakeError.
+func (s *Subscriber) dial(ctx context.Context) (*websocket.Conn, *hookConn, error) {
 	u, err := url.Parse(s.cfg.WSURL)
 	if err != nil {
-		return nil, &DisconnectError{Cause: CauseDial, Err: err}
+		return nil, nil, &DisconnectError{Cause: CauseDial, Err: err}
 	}
 	q := u.Query()
 	q.Set("x-auth-scheme", s.cfg.AuthScheme)
@@ -117,16 +118,17 @@ func (s *Subscriber) dial(ctx context.Context) (*websocket.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
 	defer cancel()
-	ws, resp, err := s.cfg.Dialer.DialContext(ctx, u.String(), h)
+	var hc *hookConn
+	ws, resp, err := hookedDialer(s.cfg.Dialer, &hc).DialContext(ctx, u.String(), h)
 	if err == nil {
-		return ws, nil
+		return ws, hc, nil
 	}
 	if resp != nil && resp.StatusCode >= 300 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		_ = resp.Body.Close()
-		return nil, &HandshakeError{Status: resp.StatusCode, Body: strings.TrimSpace(string(body))}
+		return nil, nil, &HandshakeError{Status: resp.StatusCode, Body: strings.TrimSpace(string(body))}
 	}
-	return nil, &DisconnectError{Cause: CauseDial, Err: err}
+	return nil, nil, &DisconnectError{Cause: CauseDial, Err: err}
 }
 
 // startLiveness arms the read deadline and the client's heart-beats from the negotiated

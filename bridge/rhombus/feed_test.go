@@ -48,6 +48,8 @@ func TestFramingModes(t *testing.T) {
 				s.Emit([]byte(body))
 			}
 			rec.waitFor(t, 10*time.Second, "all messages", func(r *recorder) bool { return len(r.bodies) >= n })
+			// Before it waits for the socket again, the subscriber flushes what it passed on.
+			rec.waitFor(t, 10*time.Second, "a flush after the last message", func(r *recorder) bool { return r.flushed == n })
 			stop()
 			rec.mu.Lock()
 			defer rec.mu.Unlock()

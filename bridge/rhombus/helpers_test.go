@@ -44,6 +44,8 @@ type recorder struct {
 	subs     []SubscribeInfo
 	subTimes []time.Time
 	bodies   [][]byte
+	flushes  int // Flush calls
+	flushed  int // len(bodies) at the last one
 	causes   []error
 	downAt   []time.Time
 	changed  chan struct{}
@@ -69,6 +71,14 @@ func (r *recorder) Subscribed(_ context.Context, info SubscribeInfo) {
 func (r *recorder) Message(body []byte, _ time.Time) {
 	r.mu.Lock()
 	r.bodies = append(r.bodies, body)
+	r.mu.Unlock()
+	r.poke()
+}
+
+func (r *recorder) Flush() {
+	r.mu.Lock()
+	r.flushes++
+	r.flushed = len(r.bodies)
 	r.mu.Unlock()
 	r.poke()
 }

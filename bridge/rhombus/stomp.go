@@ -27,6 +27,7 @@ const maxErrorBody = 512
 type session struct {
 	ws     *WSConn
 	rd     *frameReader
+	raw    *hookConn     // the socket, hooked for Handler.Flush (nil: flush after each message)
 	send   time.Duration // negotiated heart-beats
 	recv   time.Duration
 	window time.Duration // liveness window
@@ -86,11 +87,11 @@ func escapeBody(b []byte, limit int) string {
 // connect dials, runs the STOMP CONNECT, starts liveness and sends the SUBSCRIBE with a
 // receipt requested. The subscription is not accepted yet (see serve).
 func (s *Subscriber) connect(ctx context.Context) (*session, error) {
-	ws, err := s.dial(ctx)
+	ws, hc, err := s.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &session{ws: NewWSConn(ws, s.cfg.ReadLimit, s.cfg.ConnectTimeout)}
+	c := &session{ws: NewWSConn(ws, s.cfg.ReadLimit, s.cfg.ConnectTimeout), raw: hc}
 	c.rd = newFrameReader(c.ws)
 	stop := context.AfterFunc(ctx, func() { _ = c.ws.Abort() })
 	defer stop()

@@ -22,6 +22,10 @@ type Handler interface {
 	Subscribed(ctx context.Context, info SubscribeInfo)
 	// Message: one MESSAGE body, received at at. The body is not reused.
 	Message(body []byte, at time.Time)
+	// Flush: every message read so far was passed to Message, and the subscriber is about
+	// to read the socket again (maybe to wait): a handler that batches messages hands
+	// them on now. It is also called before Disconnected, on the same goroutine.
+	Flush()
 	// Disconnected: the subscription ended (cause is a *DisconnectError or a
 	// *HandshakeError); lastAlive is when anything last arrived on it.
 	Disconnected(cause error, lastAlive time.Time)
@@ -126,6 +130,7 @@ func (s *Subscriber) once(ctx context.Context, h Handler, info SubscribeInfo) (a
 		h.Subscribed(ctx, info)
 	}
 	accepted, cause = s.serve(ctx, c, h, accept)
+	h.Flush()
 	if accepted {
 		lastAlive = c.ws.LastAlive()
 	}
@@ -144,6 +149,10 @@ const receiptGrace = time.Second
 func (s *Subscriber) serve(ctx context.Context, c *session, h Handler, accept func()) (accepted bool, cause error) {
 	end := s.watchContext(ctx, c)
 	defer end()
+	if c.raw != nil {
+		c.raw.before = h.Flush
+		defer func() { c.raw.before = nil }()
+	}
 	take := func() {
 		if !accepted {
 			accepted = true
@@ -170,6 +179,9 @@ func (s *Subscriber) serve(ctx context.Context, c *session, h Handler, accept fu
 			take()
 			if f.Header.Get(frame.Subscription) == subscriptionID {
 				s.message(h, f.Body)
+				if c.raw == nil {
+					h.Flush()
+				}
 			}
 		case f.Command == frame.ERROR:
 			during := ""

@@ -12,22 +12,65 @@ import (
 // MaxBytes, ErrTooLarge for a record over MaxRecordBytes, ErrClosed after Close.
 // Refusals are logged at most every 10 s (see refusals).
 func (s *Spool) Append(ev event.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	err := s.append(&ev)
-	s.noteAppend(err, time.Now())
+	_, err := s.AppendAll([]event.Event{ev})
 	return err
 }
 
-// append frames ev and writes it to the tail; s.mu is held.
-func (s *Spool) append(ev *event.Event) error {
+// AppendAll adds evs at the end of the spool, in order, with one write (and one fsync
+// under SyncAlways) for the records that go to the same segment: a burst read from the
+// socket at once costs one write(2), not one per event. It returns how many it appended,
+// once they are written; when that is fewer than len(evs), err says why evs[n] was
+// refused (as Append's) and the ones after it were not tried.
+func (s *Spool) AppendAll(evs []event.Event) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	n := 0
+	var err error
+	for n < len(evs) && err == nil {
+		var k int
+		k, err = s.appendRun(evs[n:])
+		n += k
+	}
+	s.noteAppend(err, time.Now())
+	return n, err
+}
+
+// appendRun writes the longest run at the head of evs that fits the tail segment and
+// the spool, in one write, and returns its length; an error when evs[0] was refused.
+// s.mu is held.
+func (s *Spool) appendRun(evs []event.Event) (int, error) {
+	tail, err := s.tailFor(&evs[0])
+	if err != nil {
+		return 0, err
+	}
+	k := 1
+	for ; k < len(evs); k++ {
+		mark := len(s.buf)
+		s.buf = appendFrame(s.buf, &evs[k])
+		n := int64(len(s.buf))
+		if n-int64(mark)-frameHeader > MaxRecordBytes || tail.size+n > s.cfg.SegmentBytes || !s.fits(n) {
+			s.buf = s.buf[:mark] // the next run takes it (or says why not)
+			break
+		}
+	}
+	if err := s.write(tail, evs[:k]); err != nil {
+		return 0, err
+	}
+	s.wakeWaiters()
+	s.updateGauges()
+	return k, nil
+}
+
+// tailFor frames ev into s.buf and returns the segment it goes to, started if the tail
+// is full; an error when ev is refused. s.mu is held.
+func (s *Spool) tailFor(ev *event.Event) (*segment, error) {
 	s.buf = appendFrame(s.buf[:0], ev)
 	n := int64(len(s.buf))
 	if n-frameHeader > MaxRecordBytes {
-		return fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
 	}
 	var tail *segment
 	if s.w != nil {
@@ -42,26 +85,17 @@ func (s *Spool) append(ev *event.Event) error {
 	}
 	if !s.fits(need) {
 		s.m.full.Inc()
-		return fmt.Errorf("%w: %d of %d bytes used (%d quarantined), record of %d", ErrFull, s.bytes+s.qbytes,
+		return nil, fmt.Errorf("%w: %d of %d bytes used (%d quarantined), record of %d", ErrFull, s.bytes+s.qbytes,
 			s.cfg.MaxBytes, s.qbytes, n)
 	}
 	if tail == nil {
-		var err error
-		if tail, err = s.startSegment(); err != nil {
-			return err
-		}
+		return s.startSegment()
 	}
-	if err := s.write(tail); err != nil {
-		return err
-	}
-	s.hot.add(s.nextSeq-1, ev)
-	s.wakeWaiters()
-	s.updateGauges()
-	return nil
+	return tail, nil
 }
 
-// write appends s.buf to the tail segment.
-func (s *Spool) write(tail *segment) error {
+// write appends s.buf, the records of evs, to the tail segment.
+func (s *Spool) write(tail *segment, evs []event.Event) error {
 	n := int64(len(s.buf))
 	if _, err := s.w.Write(s.buf); err != nil {
 		// Cut a partial write off; either way the next append starts a new segment, and
@@ -76,10 +110,13 @@ func (s *Spool) write(tail *segment) error {
 		return fmt.Errorf("spool: append: %w", err)
 	}
 	tail.size += n
-	tail.count++
+	tail.count += uint64(len(evs))
 	s.bytes += n
-	s.nextSeq++
-	s.unread++
+	for i := range evs {
+		s.hot.add(s.nextSeq, &evs[i])
+		s.nextSeq++
+	}
+	s.unread += uint64(len(evs))
 	s.appended = true
 	if s.cfg.Sync.Mode != SyncAlways {
 		s.dirty = true
