@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -125,4 +126,31 @@ func (c *chunked) Read(p []byte) (int, error) {
 	k = copy(p[:k], c.data)
 	c.data = c.data[k:]
 	return k, nil
+}
+
+// FuzzScanBody: whatever scanBody reads, encoding/json reads alike into strictBody (the
+// path it replaces); whatever it refuses takes that path.
+func FuzzScanBody(f *testing.F) {
+	for _, s := range []string{
+		`{"summary":"Movement","deviceUuid":"D1","alertUuid":"A1","activityTrigger":"MOTION","location":"L","durationSec":8,"version":"2","timestampMs":1646942680190}`,
+		`{"uuid":"R1","ruleUuid":"RULE","triggeredTimestampMs":77,"durationSec":-3.5e1,"x":{"y":[1,true,null]}}`,
+		`{"alertUuid":"A","ALERTUUID":"B"}`, `{"alertUuid":"A","alertUuid":"B"}`, `{"summary":null}`,
+		`{"timestampMs":1.0}`, `{"timestampMs":99999999999999999999}`, `{"durationSec":1e400}`, `{"a":"\u00e9"}`,
+		` {"uuid":"x"} `, `{}`, `{"a":1}x`, "{\"summary\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := scanBody(raw)
+		if !ok {
+			return
+		}
+		var want strictBody
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("scanned %q, which encoding/json refuses: %v", raw, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("scanned %q as %+v; encoding/json reads %+v", raw, got, want)
+		}
+	})
 }

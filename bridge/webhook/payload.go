@@ -59,14 +59,17 @@ type strictBody struct {
 	DurationSec       *float64 `json:"durationSec"`
 }
 
-// decodeBody decodes raw strictly, falling back to the lenient types; both give the same
-// fields for well-typed input.
+// decodeBody decodes raw strictly (scanned in one pass, or else by encoding/json),
+// falling back to the lenient types; all give the same fields for well-typed input.
 func decodeBody(raw []byte) (body, error) {
-	var s strictBody
-	if json.Unmarshal(raw, &s) != nil {
-		var b body
-		err := json.Unmarshal(raw, &b)
-		return b, err
+	s, ok := scanBody(raw)
+	if !ok {
+		s = strictBody{}
+		if json.Unmarshal(raw, &s) != nil {
+			var b body
+			err := json.Unmarshal(raw, &b)
+			return b, err
+		}
 	}
 	id := func(v string) idString { return idString(strings.TrimSpace(v)) }
 	b := body{AlertUUID: id(s.AlertUUID), UUID: id(s.UUID), RuleUUID: id(s.RuleUUID), DeviceUUID: id(s.DeviceUUID),
@@ -78,6 +81,46 @@ func decodeBody(raw []byte) (body, error) {
 		b.DurationSec = &f
 	}
 	return b, nil
+}
+
+// strictKeys are the members scanBody reads.
+var strictKeys = []string{"alertUuid", "uuid", "ruleUuid", "deviceUuid", "timestampMs", "triggeredTimestampMs",
+	"activityTrigger", "diagnosticTrigger", "summary", "location", "locationUuid", "durationSec"}
+
+// scanBody is decoding into strictBody without reflection; false when event.ScanObject
+// cannot vouch for raw (FuzzScanBody checks that what it reads is encoding/json's).
+func scanBody(raw []byte) (s strictBody, ok bool) {
+	ok = event.ScanObject(raw, strictKeys, func(sc *event.Scanner, key string) bool {
+		switch key {
+		case "alertUuid":
+			return sc.String(&s.AlertUUID)
+		case "uuid":
+			return sc.String(&s.UUID)
+		case "ruleUuid":
+			return sc.String(&s.RuleUUID)
+		case "deviceUuid":
+			return sc.String(&s.DeviceUUID)
+		case "timestampMs":
+			return sc.Int(&s.TimestampMs)
+		case "triggeredTimestampMs":
+			return sc.Int(&s.TriggeredMs)
+		case "activityTrigger":
+			return sc.String(&s.ActivityTrigger)
+		case "diagnosticTrigger":
+			return sc.String(&s.DiagnosticTrigger)
+		case "summary":
+			return sc.String(&s.Summary)
+		case "location":
+			return sc.String(&s.Location)
+		case "locationUuid":
+			return sc.String(&s.LocationUUID)
+		case "durationSec":
+			s.DurationSec = new(float64)
+			return sc.Float(s.DurationSec)
+		}
+		return sc.Skip()
+	})
+	return s, ok
 }
 
 // mapped is the outcome of reading a verified body: normalised data, or the reason it
