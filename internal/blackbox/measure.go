@@ -25,9 +25,10 @@ import (
 // target is a process under measurement and the stream it publishes into; onBurst, when
 // set, is called as the burst starts and the function it returns when it ends.
 type target struct {
-	p       *proc
-	stream  string
-	onBurst func() func() error
+	p        *proc
+	stream   string
+	onBurst  func() func() error
+	onSteady func() func() error // the same for the steady window
 	// The bridge's HTTP (ops) and webhook receiver addresses.
 	httpAddr, webhook string
 }
@@ -116,6 +117,7 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	t := target{p: bridge, stream: "RHOMBUS", httpAddr: httpAddr, webhook: webhookAddr}
 	if o.profile != "" {
 		t.onBurst = func() func() error { return cpuProfile(httpAddr, o.profile) }
+		t.onSteady = func() func() error { return steadyProfile(httpAddr, o.profile+".steady") }
 	}
 	return t, waitStream(ctx, js, "RHOMBUS")
 }
@@ -142,7 +144,14 @@ func (h *harness) measureRelay(ctx context.Context, js jetstream.JetStream, feed
 // measureTarget runs the steady window, the latency window and the burst against t.
 func measureTarget(ctx context.Context, js jetstream.JetStream, feeder *proc, t target, o options) (result.Figures, error) {
 	var f result.Figures
+	done := func() error { return nil }
+	if t.onSteady != nil {
+		done = t.onSteady()
+	}
 	cpu, _, err := window(ctx, js, feeder, t, fmt.Sprintf("rate %d %s", o.rate, o.steady), o.steady)
+	if perr := done(); err == nil && perr != nil {
+		err = perr
+	}
 	if err != nil {
 		return f, fmt.Errorf("steady: %w", err)
 	}
@@ -153,7 +162,7 @@ func measureTarget(ctx context.Context, js jetstream.JetStream, feeder *proc, t 
 	if f.LatencyP50ms, f.LatencyP99ms, err = latency(ctx, js, feeder, t, o); err != nil {
 		return f, err
 	}
-	done := func() error { return nil }
+	done = func() error { return nil }
 	if t.onBurst != nil {
 		done = t.onBurst()
 	}
@@ -252,6 +261,14 @@ func cpuProfile(httpAddr, path string) func() error {
 			fetchProfile(httpAddr, "heap?debug=1", path+".heap.txt"))
 	}()
 	return func() error { return errors.Join(<-errc, <-errc) }
+}
+
+// steadyProfile starts taking a 10 s CPU profile of the steady window, and returns the
+// function that waits for it and writes it to path.
+func steadyProfile(httpAddr, path string) func() error {
+	errc := make(chan error, 1)
+	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
+	return func() error { return <-errc }
 }
 
 // fetchProfile writes the bridge's /debug/pprof/{which} to path.
