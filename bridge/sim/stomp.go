@@ -53,18 +53,22 @@ func (c *conn) finish() {
 		// The client went away or stayed silent: close without waiting for the writer.
 		c.abort()
 	}
-	c.s.mu.Lock()
-	delete(c.s.conns, c)
-	c.s.notifyLocked()
-	c.s.mu.Unlock()
+	// The spans end before they stop counting in Stats: whoever waits for no
+	// subscriptions then finds every span ended.
 	c.mu.Lock()
 	spans := make([]*Subscription, 0, len(c.subs))
 	for _, sp := range c.subs {
 		spans = append(spans, sp)
 	}
-	c.subs = map[string]*Subscription{}
 	c.mu.Unlock()
 	c.s.endSpans(spans...)
+	c.mu.Lock()
+	c.subs = map[string]*Subscription{}
+	c.mu.Unlock()
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.notifyLocked()
+	c.s.mu.Unlock()
 }
 
 // handle processes one client frame; false ends the connection.
@@ -84,11 +88,13 @@ func (c *conn) handle(f *frame.Frame) bool {
 	case frame.UNSUBSCRIBE:
 		c.mu.Lock()
 		sp := c.subs[f.Header.Get(frame.Id)]
-		delete(c.subs, f.Header.Get(frame.Id))
 		c.mu.Unlock()
 		if sp != nil {
-			c.s.endSpans(sp)
+			c.s.endSpans(sp) // before it stops counting in Stats, as in finish
 		}
+		c.mu.Lock()
+		delete(c.subs, f.Header.Get(frame.Id))
+		c.mu.Unlock()
 	case frame.DISCONNECT:
 		if !c.s.deaf.Load() {
 			c.receipt(f, true)
