@@ -148,6 +148,9 @@ func TestOverflowIsReportedNotDropped(t *testing.T) {
 
 func testOverflowIsReportedNotDropped(t *testing.T, b *pipetest.Broker, sink sinks.Publisher) {
 	b.Srv.Stop() // nothing can be delivered: the queue fills
+	// Until the client sees the outage, a pipelined lane's attempts go out and wait: the
+	// bound below counts one attempt per lane.
+	pipetest.WaitFor(t, "the client to see the outage", 5*time.Second, func() bool { return !b.NC.IsConnected() })
 	var over overflowLog
 	wm := pipeline.NewWatermark(0)
 	p, err := pipeline.New(pipeline.Config{Queue: 10, Lanes: 1, PublishTimeout: 50 * time.Millisecond,
