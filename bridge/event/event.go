@@ -100,9 +100,9 @@ func (e *Event) Subject(prefix string) string {
 		return b.String()
 	}
 	b.WriteByte('.')
-	writeToken(&b, strings.ToLower(e.Entity))
+	writeLowerToken(&b, e.Entity)
 	b.WriteByte('.')
-	writeToken(&b, strings.ToLower(e.Change))
+	writeLowerToken(&b, e.Change)
 	b.WriteByte('.')
 	writeToken(&b, e.DeviceUUID)
 	return b.String()
@@ -116,13 +116,28 @@ func Token(s string) string {
 	return b.String()
 }
 
-func writeToken(b *strings.Builder, s string) {
+func writeToken(b *strings.Builder, s string) { writeTokenCase(b, s, false) }
+
+// writeLowerToken is writeToken of strings.ToLower(s), without the lower-case copy when s
+// is ASCII (Unicode lower-casing may change a string's length: that case takes ToLower).
+func writeLowerToken(b *strings.Builder, s string) {
+	if !isASCII(s) {
+		writeToken(b, strings.ToLower(s))
+		return
+	}
+	writeTokenCase(b, s, true)
+}
+
+func writeTokenCase(b *strings.Builder, s string, lower bool) {
 	if s == "" {
 		b.WriteString("none")
 		return
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if lower && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
 			b.WriteByte(c)
 		} else {

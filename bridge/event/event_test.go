@@ -352,3 +352,4 @@ func spooled(ev event.Event) event.Event {
 		EntityUUID: ev.EntityUUID, DeviceUUID: ev.DeviceUUID, Via: ev.Via,
 		TimestampMs: ev.TimestampMs, Body: ev.Body}
 }
+
