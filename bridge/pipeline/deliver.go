@@ -237,10 +237,15 @@ func (p *Pipeline) fenceOver(ev event.Event) bool {
 	return ev.Fence != 0 && p.cfg.FenceValid != nil && !p.cfg.FenceValid(ev.Fence)
 }
 
+// attempt makes one publish attempt, bounded by PublishTimeout (no timer of its own when
+// ctx ends sooner: a webhook's answer is bounded by its own).
 func (p *Pipeline) attempt(ctx context.Context, sink out, ev event.Event) error {
-	actx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
-	defer cancel()
-	return sink.pub.Publish(actx, ev)
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.PublishTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.PublishTimeout)
+		defer cancel()
+	}
+	return sink.pub.Publish(ctx, ev)
 }
 
 // out is one sink the pipeline delivers to, with its name and retry counter.
