@@ -25,7 +25,7 @@ type connCap struct {
 }
 
 func newConnCap(ln net.Listener, max int, shed prometheus.Counter) *connCap {
-	return &connCap{Listener: ln, max: max, shed: shed, conns: make(map[*capConn]struct{}, max)}
+	return &connCap{Listener: ln, max: max, shed: shed, conns: map[*capConn]struct{}{}}
 }
 
 // capConn is one connection of a connCap.

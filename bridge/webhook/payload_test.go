@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -97,6 +98,12 @@ func TestSeenBounded(t *testing.T) {
 	}
 	if s.has("a") || !s.has("b") || !s.has("c") || !s.has("d") || len(s.ids) != 3 {
 		t.Fatalf("%v", s.ids)
+	}
+	for i := range 10 { // round the ring a few times: the newest three stay
+		s.add(strconv.Itoa(i))
+	}
+	if !s.has("7") || !s.has("8") || !s.has("9") || s.has("6") || len(s.ids) != 3 || len(s.ring) != 3 {
+		t.Fatalf("%v %v", s.ids, s.ring)
 	}
 	var off *seen
 	off.add("x")

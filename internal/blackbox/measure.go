@@ -263,12 +263,17 @@ func cpuProfile(httpAddr, path string) func() error {
 	return func() error { return errors.Join(<-errc, <-errc) }
 }
 
-// steadyProfile starts taking a 10 s CPU profile of the steady window, and returns the
-// function that waits for it and writes it to path.
+// steadyProfile starts taking a 10 s CPU profile of the steady window, and a heap
+// profile 10 s into it, and returns the function that waits for both and writes them to
+// path and path.heap.
 func steadyProfile(httpAddr, path string) func() error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
-	return func() error { return <-errc }
+	go func() {
+		time.Sleep(10 * time.Second)
+		errc <- fetchProfile(httpAddr, "heap", path+".heap")
+	}()
+	return func() error { return errors.Join(<-errc, <-errc) }
 }
 
 // fetchProfile writes the bridge's /debug/pprof/{which} to path.
