@@ -268,7 +268,7 @@ func (p *Pipeline) acked(ev event.Event) {
 	now := time.Now()
 	p.dedup.add(ev.ID, now)
 	p.last.Store(now.UnixMilli())
-	p.m.published.WithLabelValues(string(ev.Via)).Inc()
+	p.m.published.inc(ev.Via)
 	if !ev.Received.IsZero() {
 		p.m.latency.Observe(now.Sub(ev.Received).Seconds())
 	}

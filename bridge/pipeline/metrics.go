@@ -9,8 +9,8 @@ import (
 )
 
 type metrics struct {
-	received     *prometheus.CounterVec
-	published    *prometheus.CounterVec
+	received     byVia
+	published    byVia
 	invalid      prometheus.Counter
 	filtered     prometheus.Counter
 	duplicates   prometheus.Counter
@@ -26,10 +26,10 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_events_received_total",
-			Help: "Events taken in, by path (websocket, webhook, backfill, bridge)."}, []string{"via"}),
-		published: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rhombus_bridge_events_published_total",
-			Help: "Events acknowledged by every sink, by path."}, []string{"via"}),
+		received: newByVia(prometheus.CounterOpts{Name: "rhombus_bridge_events_received_total",
+			Help: "Events taken in, by path (websocket, webhook, backfill, bridge)."}),
+		published: newByVia(prometheus.CounterOpts{Name: "rhombus_bridge_events_published_total",
+			Help: "Events acknowledged by every sink, by path."}),
 		invalid: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_events_invalid_total",
 			Help: "Inputs that could not be understood, sent to the invalid subject."}),
 		filtered: prometheus.NewCounter(prometheus.CounterOpts{Name: "rhombus_bridge_events_filtered_total",
@@ -54,17 +54,37 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "From taking an event in to its acknowledgement by every sink.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14)}),
 	}
-	for _, via := range []event.Via{event.ViaWebSocket, event.ViaWebhook, event.ViaBackfill, event.ViaBridge} {
-		m.received.WithLabelValues(string(via)) // every path at 0 from the start
-		m.published.WithLabelValues(string(via))
-	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.received, m.published, m.invalid, m.filtered, m.duplicates,
+	for _, c := range []prometheus.Collector{m.received.vec, m.published.vec, m.invalid, m.filtered, m.duplicates,
 		m.overflow, m.abandoned, m.errors, m.fenced, m.spoolRefused, m.queueDepth, m.inflight, m.latency} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)
+}
+
+// byVia is a counter by path ("via"), each path's child resolved once: WithLabelValues
+// hashes the label on every call, twice per event.
+type byVia struct {
+	vec   *prometheus.CounterVec
+	paths map[event.Via]prometheus.Counter
+}
+
+// newByVia makes the counter, with every path at 0 from the start.
+func newByVia(opts prometheus.CounterOpts) byVia {
+	b := byVia{vec: prometheus.NewCounterVec(opts, []string{"via"}), paths: map[event.Via]prometheus.Counter{}}
+	for _, via := range []event.Via{event.ViaWebSocket, event.ViaWebhook, event.ViaBackfill, event.ViaBridge} {
+		b.paths[via] = b.vec.WithLabelValues(string(via))
+	}
+	return b
+}
+
+func (b byVia) inc(via event.Via) {
+	if c, ok := b.paths[via]; ok {
+		c.Inc()
+		return
+	}
+	b.vec.WithLabelValues(string(via)).Inc()
 }

@@ -208,7 +208,7 @@ func (p *Pipeline) enqueue(q queued) bool {
 
 // admit counts ev in and applies the filter.
 func (p *Pipeline) admit(ev *event.Event) bool {
-	p.m.received.WithLabelValues(string(ev.Via)).Inc()
+	p.m.received.inc(ev.Via)
 	if ev.Invalid {
 		p.m.invalid.Inc()
 	}
