@@ -31,7 +31,7 @@ func (a *App) lead(leaderCtx context.Context, rev uint64, cause string) {
 	a.update(func(s *state) { s.recovery = rec })
 	recDone := make(chan struct{})
 	go func() { defer close(recDone); _ = rec.Run(termCtx) }()
-	h := &feedHandler{a: a, rec: rec, rev: rev}
+	h := a.newFeedHandler(rec, rev)
 	feedCtx, stopWatch := a.feedContext(leaderCtx)
 	defer stopWatch()
 	if err := a.sub.Run(feedCtx, h); err != nil {
@@ -139,8 +139,17 @@ type feedHandler struct {
 	a        *App
 	rec      *recovery.Recovery
 	rev      uint64
-	lastWarn int64         // Unix ns of the last invalid-message warning
-	batch    []event.Event // parsed, not offered yet
+	lastWarn int64                          // Unix ns of the last invalid-message warning
+	batch    []event.Event                  // parsed, not offered yet
+	name     func(deviceUUID string) string // the camera cache, without waiting (nil: none)
+}
+
+func (a *App) newFeedHandler(rec *recovery.Recovery, rev uint64) *feedHandler {
+	h := &feedHandler{a: a, rec: rec, rev: rev}
+	if a.enricher != nil {
+		h.name = a.enricher.CachedName
+	}
+	return h
 }
 
 func (h *feedHandler) Subscribed(_ context.Context, _ rhombus.SubscribeInfo) {
@@ -151,7 +160,7 @@ func (h *feedHandler) Subscribed(_ context.Context, _ rhombus.SubscribeInfo) {
 }
 
 func (h *feedHandler) Message(body []byte, at time.Time) {
-	ev, err := event.ParseChange(h.a.org, body, event.ViaWebSocket)
+	ev, err := event.ParseChangeNamed(h.a.org, body, event.ViaWebSocket, h.name)
 	if err != nil {
 		ev = event.Invalid(h.a.org, body, err, event.ViaWebSocket)
 		if now := at.UnixNano(); now-h.lastWarn >= int64(time.Second) { // a flood of bad input is counted, not logged

@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -353,3 +354,26 @@ func spooled(ev event.Event) event.Event {
 		TimestampMs: ev.TimestampMs, Body: ev.Body}
 }
 
+// A device named as the event is parsed is encoded once, with its name: enrichment with
+// the same name changes nothing. Without a name the event is ParseChange's.
+func TestParseChangeNamed(t *testing.T) {
+	raw := fixtures(t)["websocket_flat_policy_alert"]
+	plain := parse(t, raw)
+	named, err := event.ParseChangeNamed(org, raw, event.ViaWebSocket, func(string) string { return "Lobby" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if named.ID != plain.ID || named.Data().DeviceName != "Lobby" || !bytes.Contains(named.Body, []byte(`"deviceName":"Lobby"`)) {
+		t.Fatalf("named event %s", named.Body)
+	}
+	if again := named.WithDeviceName("Lobby"); !bytes.Equal(again.Body, named.Body) {
+		t.Fatal("enriching with the same name changed the body")
+	}
+	if spliced := plain.WithDeviceName("Lobby"); !bytes.Equal(spliced.Body, named.Body) {
+		t.Fatalf("named at parse:\n%s\nspliced in later:\n%s", named.Body, spliced.Body)
+	}
+	unnamed, err := event.ParseChangeNamed(org, raw, event.ViaWebSocket, func(string) string { return "" })
+	if err != nil || !bytes.Equal(unnamed.Body, plain.Body) {
+		t.Fatalf("no name known: %v\n%s", err, unnamed.Body)
+	}
+}

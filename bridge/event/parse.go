@@ -39,6 +39,12 @@ type alertFields struct {
 // object or names no entity returns an error wrapping ErrInvalid; pass it to Invalid so it
 // still reaches the invalid subject.
 func ParseChange(org string, raw []byte, via Via) (Event, error) {
+	return ParseChangeNamed(org, raw, via, nil)
+}
+
+// ParseChangeNamed is ParseChange that names the device as it encodes the event: name,
+// when set, returns a device's name ("" when it knows none) without waiting.
+func ParseChangeNamed(org string, raw []byte, via Via, name func(deviceUUID string) string) (Event, error) {
 	trimmed := bytes.Trim(raw, jsonSpace)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Event{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
@@ -65,6 +71,9 @@ func ParseChange(org string, raw []byte, via Via) (Event, error) {
 	}
 	if d.EntityUUID == "" {
 		d.EntityUUID = string(c.UUID)
+	}
+	if name != nil && d.DeviceUUID != "" {
+		d.DeviceName = name(d.DeviceUUID)
 	}
 	return Build(org, via, d)
 }

@@ -69,6 +69,16 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 	return ev
 }
 
+// CachedName is the device's name in the camera cache, "" when it has none; it never
+// waits nor calls the REST API. A name known as the event is parsed is encoded with it,
+// and Enrich then has nothing to splice in.
+func (e *Enricher) CachedName(deviceUUID string) string {
+	cc := &e.c.cams
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.names[deviceUUID]
+}
+
 // complete fills a bare alert's normalised fields from getPolicyAlertDetails, keeping the
 // payload as received in data.raw.
 func (e *Enricher) complete(ctx context.Context, ev event.Event) event.Event {
