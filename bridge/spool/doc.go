@@ -51,8 +51,8 @@
 //
 // # Durability (SyncPolicy)
 //
-// Every Append is one write(2) of the whole framed record, so a crash of the process alone
-// loses nothing already appended. What an operating-system crash or power loss may lose
+// Every Append is one write(2) of the whole framed record, and every AppendAll one write
+// per segment it fills, so a crash of the process alone loses nothing already appended. What an operating-system crash or power loss may lose
 // depends on the policy:
 //
 //   - SyncAlways: fsync after every append. Nothing acknowledged by Append is lost; each
