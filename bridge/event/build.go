@@ -84,7 +84,7 @@ func (e Event) WithDeviceName(name string) Event {
 		e.nameAt = 0
 		return e
 	}
-	if !e.loadData() || e.data.DeviceName == name {
+	if e.namedAs(name) || !e.loadData() || e.data.DeviceName == name {
 		return e
 	}
 	d := *e.data
@@ -107,22 +107,42 @@ func (e *Event) nameOffset() int {
 		}
 		return e.nameAt
 	}
+	if _, at, ok := e.beforeTimestamp(`,"deviceUuid":`); ok {
+		return at
+	}
+	return 0
+}
+
+// namedAs reports whether the body of an event that came back from the spool names the
+// device name already (it was named as it was parsed): nothing to do, and nothing to
+// decode to find out.
+func (e *Event) namedAs(name string) bool {
+	if e.data != nil {
+		return false
+	}
+	q, at, ok := e.beforeTimestamp(`,"deviceName":`)
+	return ok && string(e.Body[q:at]) == string(appendString(nil, name))
+}
+
+// beforeTimestamp finds, in a body this package encoded, the string member right before
+// the data's timestampMs (see nameOffset): its key is key, and its quoted value b[q:at].
+func (e *Event) beforeTimestamp(key string) (q, at int, ok bool) {
 	b := e.Body
 	const head = `{"specversion":"1.0","id":"`
 	if !bytes.HasPrefix(b, []byte(head)) || !bytes.HasPrefix(b[len(head):], []byte(e.ID)) {
-		return 0
+		return 0, 0, false
 	}
-	at := bytes.Index(b, []byte(`,"timestampMs":`))
+	at = bytes.Index(b, []byte(`,"timestampMs":`))
 	if at <= 0 || b[at-1] != '"' {
-		return 0
+		return 0, 0, false
 	}
-	q := at - 2 // back to the quote that opens the string before at
+	q = at - 2 // back to the quote that opens the string before at
 	for ; q >= 0 && (b[q] != '"' || escaped(b, q)); q-- {
 	}
-	if !bytes.HasSuffix(b[:max(q, 0)], []byte(`,"deviceUuid":`)) {
-		return 0
+	if q < 0 || !bytes.HasSuffix(b[:q], []byte(key)) {
+		return 0, 0, false
 	}
-	return at
+	return q, at, true
 }
 
 // escaped reports whether b[i] is preceded by an odd number of backslashes.
