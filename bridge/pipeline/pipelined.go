@@ -24,8 +24,9 @@ import (
 // later event of the same key that was acknowledged while an earlier one failed in flight
 // (the connection was lost between the two) is stored before the earlier one's retry.
 
-// laneWindow bounds the attempts one lane keeps in flight (the sink bounds them all).
-const laneWindow = 64
+// laneWindow bounds the attempts one lane keeps in flight (the sink bounds them all): 32
+// lanes of 32 carry a burst as fast as lanes of 64 did, with less held in memory.
+const laneWindow = 32
 
 // flight is one event of a pipelined lane, from its send to its settlement.
 type flight struct {
