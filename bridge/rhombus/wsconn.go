@@ -29,6 +29,8 @@ type WSConn struct {
 	writeTimeout time.Duration
 
 	r         io.Reader // current message (reader goroutine only)
+	armedAt   time.Time // when arm last set the deadline, and for which window (reader only)
+	armedFor  int64
 	guard     frameGuard
 	window    atomic.Int64
 	lastAlive atomic.Int64 // unix nanos of the last data (or counted pong)
@@ -103,11 +105,24 @@ func (c *WSConn) Read(p []byte) (int, error) {
 	}
 }
 
-// arm sets the read deadline one liveness window ahead (no-op while liveness is off).
+// rearmAfter: arm leaves a deadline armed less than this long ago as it is, so it fires
+// at most this much before the full window of silence, and a burst does not re-arm the
+// socket's timer on every read.
+const rearmAfter = time.Millisecond
+
+// arm sets the read deadline one liveness window ahead (no-op while liveness is off). It
+// runs on the reading goroutine only (Read and the pong handler, which reads call).
 func (c *WSConn) arm() {
-	if w := time.Duration(c.window.Load()); w > 0 {
-		_ = c.ws.SetReadDeadline(time.Now().Add(w))
+	w := c.window.Load()
+	if w <= 0 {
+		return
 	}
+	now := time.Now()
+	if w == c.armedFor && now.Sub(c.armedAt) < rearmAfter {
+		return
+	}
+	c.armedAt, c.armedFor = now, w
+	_ = c.ws.SetReadDeadline(now.Add(time.Duration(w)))
 }
 
 func (c *WSConn) touch() { c.lastAlive.Store(time.Now().UnixNano()) }
