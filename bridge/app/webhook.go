@@ -17,6 +17,9 @@ func (a *App) startWebhook(ctx context.Context, wg *sync.WaitGroup) (string, err
 	}
 	cfg := webhook.ConfigFrom(a.cfg.Webhook, func() string { return a.org })
 	cfg.Logger, cfg.Registerer, cfg.MaxEventBytes = a.log, a.reg, a.maxEventBytes()
+	if a.enricher != nil {
+		cfg.DeviceName = a.enricher.CachedName
+	}
 	h, err := webhook.New(cfg, a.pipe)
 	if err != nil {
 		return "", err

@@ -284,3 +284,21 @@ func TestDiagnosticAndUnidentified(t *testing.T) {
 		t.Fatalf("ids or invalid record wrong: %v", msgs[2].Header)
 	}
 }
+
+// With DeviceName, the event is encoded with the camera's name as it is built.
+func TestDeviceNameAtBuild(t *testing.T) {
+	e := newEnv(t, func(c *webhook.Config) {
+		c.DeviceName = func(uuid string) string { return "name of " + uuid }
+	})
+	body := alertBody("ALERT-NAMED")
+	if resp, msg := post(t, e.url, body, signed1(body)); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, msg)
+	}
+	msgs := messages(t, e.nats.URL())
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	if ce := decode(t, msgs[0]); ce.Data.DeviceUUID == "" || ce.Data.DeviceName != "name of "+ce.Data.DeviceUUID {
+		t.Fatalf("%+v", ce.Data)
+	}
+}

@@ -70,6 +70,10 @@ type Config struct {
 	SeenSize int
 	// OrgUUID returns the org once it is known ("" before discovery: webhooks get 503).
 	OrgUUID func() string
+	// DeviceName, when set, returns the org's name for a device ("" when it knows none)
+	// without waiting: the event is then encoded with it, and the publisher's enrichment
+	// has nothing to splice in. Unused with Orgs.
+	DeviceName func(deviceUUID string) string
 	// Orgs, when set, serves many organisations instead (partner mode): {Path}/{org} for
 	// every org it holds, verified with that org's secrets and published to its publisher;
 	// Secrets, OrgUUID and New's publisher are then unused.

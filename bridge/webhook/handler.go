@@ -56,7 +56,7 @@ func New(cfg Config, pub sinks.Publisher) (*Handler, error) {
 	}
 	var def *target
 	if cfg.Orgs == nil {
-		def = &target{org: cfg.OrgUUID, ver: newVerifier(cfg.Secrets), pub: pub}
+		def = &target{org: cfg.OrgUUID, ver: newVerifier(cfg.Secrets), pub: pub, name: cfg.DeviceName}
 	}
 	return &Handler{cfg: cfg, def: def, seen: newSeen(cfg.SeenSize), m: m,
 		track: track{max: cfg.Concurrency}, body: budget{max: cfg.BodyBudget, gauge: m.buffered}, log: cfg.Logger.With("component", "webhook"),
@@ -172,7 +172,7 @@ func (h *Handler) toEvent(t *target, raw []byte, received time.Time) (event.Even
 	var ev event.Event
 	if mp.invalid != nil {
 		ev = event.Invalid(org, raw, mp.invalid, event.ViaWebhook)
-	} else if ev, err = event.Build(org, event.ViaWebhook, mp.data); err != nil {
+	} else if ev, err = event.Build(org, event.ViaWebhook, t.named(mp.data)); err != nil {
 		return event.Event{}, http.StatusBadRequest, err
 	}
 	if h.seen.has(ev.ID) {

@@ -4,14 +4,16 @@ import (
 	"strings"
 	"sync/atomic"
 
+	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 )
 
 // target is one org's endpoint: the org, its secrets and where its events go.
 type target struct {
-	org func() string
-	ver *verifier
-	pub sinks.Publisher
+	org  func() string
+	ver  *verifier
+	pub  sinks.Publisher
+	name func(deviceUUID string) string // optional: see Config.DeviceName
 }
 
 // OrgRoutes maps {Path}/{org} to each org's secrets and publisher (partner mode: Rhombus
@@ -59,4 +61,12 @@ func (h *Handler) target(path string) *target {
 		return nil
 	}
 	return (*h.cfg.Orgs.m.Load())[org]
+}
+
+// named returns d with the device's name, when the target knows it.
+func (t *target) named(d v1.ChangeData) v1.ChangeData {
+	if t.name != nil && d.DeviceUUID != "" {
+		d.DeviceName = t.name(d.DeviceUUID)
+	}
+	return d
 }
