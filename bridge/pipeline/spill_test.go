@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/pipeline"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
@@ -103,4 +104,35 @@ func checkOrder(t *testing.T, msgs []pipetest.Msg) {
 		}
 		last[m.Subject] = ts
 	}
+}
+
+// TestOfferAllPastAFullSpool: a batch the spool takes only in part is taken whole: what
+// the full spool refused goes to the in-memory queue, and every event is stored once.
+func TestOfferAllPastAFullSpool(t *testing.T) {
+	b := pipetest.StartBroker(t)
+	sp, err := spool.Open(spool.Config{Dir: t.TempDir(), MaxBytes: 4 << 10, SegmentBytes: 1 << 10,
+		Logger: pipetest.QuietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	p, err := pipeline.New(pipeline.Config{Queue: 100, Lanes: 2, Spool: sp}, b.Sink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Srv.Stop() // nothing leaves the spool meanwhile
+	evs := make([]event.Event, 40)
+	for n := range evs {
+		evs[n] = pipetest.Alert(t, fmt.Sprintf("cam%d", n%3), n, int64(n+1))
+	}
+	if taken := p.OfferAll(evs); taken != len(evs) {
+		t.Fatalf("OfferAll took %d of %d", taken, len(evs))
+	}
+	if sp.Len() == 0 || sp.Len() == len(evs) || p.QueueDepth() != len(evs)-sp.Len() {
+		t.Fatalf("spooled %d, queued %d of %d: want the spool full and the rest queued", sp.Len(), p.QueueDepth(), len(evs))
+	}
+	b.Srv.Restart()
+	stop := pipetest.Run(t, p)
+	defer stop()
+	pipetest.WaitFor(t, "every event stored", 30*time.Second, func() bool { return len(b.Stored(t)) == len(evs) })
 }
