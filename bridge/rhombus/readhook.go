@@ -27,9 +27,9 @@ func (c *hookConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// hookedDialer returns a copy of d whose plain sockets are hookConns, and where the
-// last one it dialled goes. A Dialer that dials TLS itself (NetDialTLSContext on wss)
-// gets no hook: *hc stays nil and the subscriber flushes after every message.
+// hookedDialer returns a copy of d whose plain sockets are hookConns; it stores the last
+// one it dialled in *hc. A Dialer that dials TLS itself (NetDialTLSContext on wss) gets
+// no hook: *hc stays nil and the subscriber flushes after every message.
 func hookedDialer(d *websocket.Dialer, hc **hookConn) *websocket.Dialer {
 	hooked := *d
 	if hooked.ReadBufferSize == 0 {
