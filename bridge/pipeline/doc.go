@@ -1,8 +1,10 @@
 // Package pipeline moves events from the bridge's inputs to its sink and keeps the books.
 //
 // Inputs come in two ways:
-//   - Offer, for the live WebSocket feed: never blocks (the STOMP reader must keep draining
-//     or heart-beats stall). Events wait in the spool (spill.go) or a bounded queue; when
+//   - Offer and OfferAll, for the live WebSocket feed: never block (the STOMP reader must
+//     keep draining or heart-beats stall). OfferAll takes the events of one read from the
+//     socket together: with a spool they cost one write. Events wait in the spool
+//     (spill.go) or a bounded queue; when
 //     that is full the overflow is not dropped silently: it is counted and reported to
 //     OnOverflow as a gap, which REST backfill (package recovery) closes for alerts.
 //   - Publish, and PublishDup which also says whether the event was a recent duplicate, for
