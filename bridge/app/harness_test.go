@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/app"
@@ -16,6 +15,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/ops"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
 	"github.com/rhombus-bridge/rhombus-bridge/internal/bridgetest"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
 
 func quiet() *slog.Logger { return bridgetest.Logger() }
@@ -72,15 +72,7 @@ type stream struct {
 
 func openStream(t testing.TB, url string) *stream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, url)
 	return &stream{js: js}
 }
 

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/config"
@@ -69,15 +67,7 @@ func TestKVWatermarkPerDeployment(t *testing.T) {
 	srv := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	nc, err := nats.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, srv.URL())
 	store := func(dep string) *watermark.KV {
 		w, err := watermark.NewKV(ctx, js, ScopedName("watermark", dep, "org-1"), 1)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
@@ -17,15 +16,7 @@ const natsTTL = time.Second
 // natsBackends returns a factory of NATS backends, each on its own connection to url.
 func natsBackends(t *testing.T, url string) func(string) Backend {
 	return func(name string) Backend {
-		nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		js := natstest.Connect(t, url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		b, err := NewNATS(js, NATSConfig{Bucket: "lease_test", Key: "leader"})
 		if err != nil {
 			t.Fatal(err)

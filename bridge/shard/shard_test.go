@@ -145,7 +145,7 @@ func units(t *testing.T, js jetstream.JetStream, inst string, orgs []string, tr 
 }
 
 func TestShardSpreadsAndMoves(t *testing.T) {
-	js := connect(t, natstest.Start(t).URL())
+	js := natstest.Connect(t, natstest.Start(t).URL())
 	var orgs []string
 	for i := range 12 {
 		orgs = append(orgs, fmt.Sprintf("ORG%02d", i))
@@ -193,21 +193,6 @@ func TestShardSpreadsAndMoves(t *testing.T) {
 	}
 }
 
-// connect connects to the server at url for the rest of the test.
-func connect(t *testing.T, url string, opts ...nats.Option) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 func waitFor(t *testing.T, what string, d time.Duration, cond func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -227,7 +212,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() string) {
 // term lapses, the watches close) and comes back: every org is led once again.
 func TestShardSurvivesBrokerRestart(t *testing.T) {
 	ns := natstest.Start(t)
-	js := connect(t, ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	js := natstest.Connect(t, ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	orgs := []string{"ORG0", "ORG1", "ORG2", "ORG3", "ORG4", "ORG5"}
 	tr := &tracker{leaders: map[string]map[string]bool{}}
 	for _, inst := range []string{"a", "b"} {
@@ -260,7 +245,7 @@ func TestShardSurvivesBrokerRestart(t *testing.T) {
 // TestShardReplacedUnit: an org listed again with another unit (its key changed) ends the
 // old unit's campaign (SetUnits returns when) and the new unit takes over.
 func TestShardReplacedUnit(t *testing.T) {
-	js := connect(t, natstest.Start(t).URL())
+	js := natstest.Connect(t, natstest.Start(t).URL())
 	tr := &tracker{leaders: map[string]map[string]bool{}}
 	r := startReplica(t, js, "a", []string{"ORG0", "ORG1"}, tr)
 	waitFor(t, "both orgs led", 20*time.Second, func() string {

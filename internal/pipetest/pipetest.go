@@ -51,22 +51,14 @@ type Broker struct {
 func StartBroker(t *testing.T) *Broker {
 	t.Helper()
 	srv := natstest.Start(t)
-	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RHOMBUS", Subjects: []string{"rhombus.v1.>"},
 		Duplicates: 10 * time.Minute, Storage: jetstream.FileStorage}); err != nil {
 		t.Fatal(err)
 	}
-	return &Broker{Srv: srv, NC: nc, JS: js}
+	return &Broker{Srv: srv, NC: js.Conn(), JS: js}
 }
 
 // Sink is a synchronous sink on the broker's stream.

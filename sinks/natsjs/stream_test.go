@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
@@ -18,16 +17,7 @@ import (
 // jsClient connects a plain JetStream client (not the sink's) to url.
 func jsClient(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return natstest.Connect(t, url)
 }
 
 // streamConfig reads the stream's configuration back from the server.

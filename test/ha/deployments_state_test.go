@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 )
 
 // deploymentStatus is the part of /status the deployment tests read.
@@ -103,16 +103,7 @@ func (c *idCounter) checkAll(t *testing.T, where string, alerts []sim.Alert, d t
 // natsJS connects a JetStream client straight to the server.
 func natsJS(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return natstest.Connect(t, url)
 }
 
 // watchStream counts the ids in stream from its start for the rest of the test (the

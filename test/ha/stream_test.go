@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks/natsjs"
 )
 
@@ -40,15 +40,7 @@ type collector struct {
 
 func startCollector(t testing.TB, url string) *collector {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, url)
 	c := &collector{js: js, ids: make(map[string]int)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

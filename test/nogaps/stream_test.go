@@ -15,6 +15,7 @@ import (
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/natstest"
 	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 )
 
@@ -38,15 +39,7 @@ type collector struct {
 
 func newCollector(t testing.TB, url string) *collector {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	return &collector{js: js, byID: map[string][]stored{}}
 }
 
