@@ -36,14 +36,7 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 				if n != 20 { // the 20th page of the first window, which has 25
 					return
 				}
-				live.Store(false)
-				r.Open("abrupt_close", now.Add(-20*time.Second))
-				time.Sleep(2 * time.Millisecond) // the new alerts come after the first window's end
-				for i := 0; i < 25; i++ {
-					h.add(pipetest.Alert(t, "cam2", i, time.Now().UnixMilli()))
-				}
-				live.Store(true)
-				r.Recover()
+				dropFeed(t, r, h, &live, now.Add(-20*time.Second), 25)
 			}
 			runRecovery(t, r)
 			r.Open("abrupt_close", now.Add(-48*time.Second))
@@ -132,14 +125,7 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 			return
 		}
 		h.fail.Store(1) // this call fails, after the feed dropped and came back with new alerts
-		live.Store(false)
-		r.Open("abrupt_close", time.Now())
-		time.Sleep(2 * time.Millisecond)
-		for i := 0; i < 15; i++ {
-			h.add(pipetest.Alert(t, "cam2", i, time.Now().UnixMilli()))
-		}
-		live.Store(true)
-		r.Recover()
+		dropFeed(t, r, h, &live, time.Now(), 15)
 	}
 	runRecovery(t, r)
 	r.Open("abrupt_close", now.Add(-48*time.Second))
@@ -168,4 +154,17 @@ func gapRecords(t *testing.T, msgs []pipetest.Msg) []v1.GapData {
 		out = append(out, g.Data)
 	}
 	return out
+}
+
+// dropFeed drops the live feed in the middle of a backfill: a gap opens from lastAlive, n
+// new alerts arrive after the window being fetched ends, and the feed comes back.
+func dropFeed(t *testing.T, r *recovery.Recovery, h *history, live *atomic.Bool, lastAlive time.Time, n int) {
+	live.Store(false)
+	r.Open("abrupt_close", lastAlive)
+	time.Sleep(2 * time.Millisecond) // the new alerts come after the first window's end
+	for i := 0; i < n; i++ {
+		h.add(pipetest.Alert(t, "cam2", i, time.Now().UnixMilli()))
+	}
+	live.Store(true)
+	r.Recover()
 }
