@@ -39,7 +39,7 @@ func main() {
 	flag.DurationVar(&o.latencyDur, "latency-for", 10*time.Second, "length of the latency window")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the figures as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binaries)")
-	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file (and a heap profile 2 s into it to FILE.heap, a 10 s CPU profile from the start of the steady window to FILE.steady, and one from the start of the webhook phase to FILE.webhook)")
+	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file (and a heap profile 2 s into it to FILE.heap, a 10 s CPU profile from the start of the steady window to FILE.steady, with a heap profile 10 s into it, and one from the start of the webhook phase to FILE.webhook)")
 	flag.IntVar(&o.webhooks, "webhooks", 6000, "signed webhooks to the bridge, and as many to the reference receiver (0: no webhook phase)")
 	flag.StringVar(&o.bridgeBin, "bridge-bin", "", "measure this rhombus-bridge binary instead of building this tree's")
 	flag.Parse()

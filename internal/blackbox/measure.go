@@ -116,8 +116,8 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	}
 	t := target{p: bridge, stream: "RHOMBUS", httpAddr: httpAddr, webhook: webhookAddr}
 	if o.profile != "" {
-		t.onBurst = func() func() error { return cpuProfile(httpAddr, o.profile) }
-		t.onSteady = func() func() error { return steadyProfile(httpAddr, o.profile+".steady") }
+		t.onBurst = func() func() error { return cpuProfile(httpAddr, o.profile, 2*time.Second) }
+		t.onSteady = func() func() error { return cpuProfile(httpAddr, o.profile+".steady", 10*time.Second) }
 	}
 	return t, waitStream(ctx, js, "RHOMBUS")
 }
@@ -250,28 +250,15 @@ func bodySize() int {
 }
 
 // cpuProfile starts taking a 10 s CPU profile from the bridge's /debug/pprof, and a heap
-// profile 2 s into the burst, and returns the function that waits for both and writes
-// them to path and path.heap (and path.heap.txt, with the runtime's memory statistics).
-func cpuProfile(httpAddr, path string) func() error {
+// profile heapAfter into it, and returns the function that waits for both and writes them
+// to path and path.heap (and path.heap.txt, with the runtime's memory statistics).
+func cpuProfile(httpAddr, path string, heapAfter time.Duration) func() error {
 	errc := make(chan error, 2)
 	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
 	go func() {
-		time.Sleep(2 * time.Second)
+		time.Sleep(heapAfter)
 		errc <- errors.Join(fetchProfile(httpAddr, "heap", path+".heap"),
 			fetchProfile(httpAddr, "heap?debug=1", path+".heap.txt"))
-	}()
-	return func() error { return errors.Join(<-errc, <-errc) }
-}
-
-// steadyProfile starts taking a 10 s CPU profile of the steady window, and a heap
-// profile 10 s into it, and returns the function that waits for both and writes them to
-// path and path.heap.
-func steadyProfile(httpAddr, path string) func() error {
-	errc := make(chan error, 2)
-	go func() { errc <- fetchProfile(httpAddr, "profile?seconds=10", path) }()
-	go func() {
-		time.Sleep(10 * time.Second)
-		errc <- fetchProfile(httpAddr, "heap", path+".heap")
 	}()
 	return func() error { return errors.Join(<-errc, <-errc) }
 }
