@@ -38,14 +38,7 @@ func TestNewGapDuringBackfillFetchedOnce(t *testing.T) {
 				}
 				dropFeed(t, r, h, &live, now.Add(-20*time.Second), 25)
 			}
-			runRecovery(t, r)
-			r.Open("abrupt_close", now.Add(-48*time.Second))
-			r.Recover()
-			pipetest.WaitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
-
-			if again := h.refetched(); len(again) > 0 {
-				t.Errorf("alerts fetched more than once: %v", again)
-			}
+			closeBothGaps(t, r, h, now)
 			minPages := 250/10 + (25+9)/10 // per window, ceil(alerts / page cap)
 			if calls := int(h.calls.Load()); calls > minPages+2 {
 				t.Errorf("%d getPolicyAlertsV2 calls; the minimum is %d pages (+1 empty page per window)", calls, minPages)
@@ -127,13 +120,7 @@ func TestFailedWindowResumesAndGrows(t *testing.T) {
 		h.fail.Store(1) // this call fails, after the feed dropped and came back with new alerts
 		dropFeed(t, r, h, &live, time.Now(), 15)
 	}
-	runRecovery(t, r)
-	r.Open("abrupt_close", now.Add(-48*time.Second))
-	r.Recover()
-	pipetest.WaitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
-	if again := h.refetched(); len(again) > 0 {
-		t.Errorf("alerts fetched more than once: %v", again)
-	}
+	closeBothGaps(t, r, h, now)
 	// 2 pages, the failed call, then 45 alerts in 5 pages and 1 empty page.
 	if calls := h.calls.Load(); calls != 9 {
 		t.Errorf("%d calls, want 9", calls)
@@ -159,6 +146,7 @@ func gapRecords(t *testing.T, msgs []pipetest.Msg) []v1.GapData {
 // dropFeed drops the live feed in the middle of a backfill: a gap opens from lastAlive, n
 // new alerts arrive after the window being fetched ends, and the feed comes back.
 func dropFeed(t *testing.T, r *recovery.Recovery, h *history, live *atomic.Bool, lastAlive time.Time, n int) {
+	t.Helper()
 	live.Store(false)
 	r.Open("abrupt_close", lastAlive)
 	time.Sleep(2 * time.Millisecond) // the new alerts come after the first window's end
@@ -167,4 +155,18 @@ func dropFeed(t *testing.T, r *recovery.Recovery, h *history, live *atomic.Bool,
 	}
 	live.Store(true)
 	r.Recover()
+}
+
+// closeBothGaps runs r, opens the first gap (48 s before now; dropFeed opens the second
+// during its backfill), waits until both are closed, and fails the test for any alert
+// fetched more than once.
+func closeBothGaps(t *testing.T, r *recovery.Recovery, h *history, now time.Time) {
+	t.Helper()
+	runRecovery(t, r)
+	r.Open("abrupt_close", now.Add(-48*time.Second))
+	r.Recover()
+	pipetest.WaitFor(t, "both gaps closed", 20*time.Second, func() bool { g, _ := r.Counts(); return g == 2 })
+	if again := h.refetched(); len(again) > 0 {
+		t.Errorf("alerts fetched more than once: %v", again)
+	}
 }
