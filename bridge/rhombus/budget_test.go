@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
+	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 )
 
 const partnerToken = "partner-token"
@@ -87,7 +88,10 @@ func TestOneOrgs429HoldsOnlyThatOrg(t *testing.T) {
 	sb := m.Org(orgB)
 	if err := sb.Wait(ctxT(t, 10*time.Second), func() bool { return len(sb.Calls()) > 0 }); err != nil {
 		t.Fatal("org B made no call:", err)
-	} // B met its 429: its client holds for 3 s
+	}
+	// B met its 429; its client holds for 3 s once it read the answer (the simulator
+	// counts the call before that).
+	pipetest.WaitFor(t, "org B's client to hold", 2*time.Second, func() bool { return b.heldFor() > 0 })
 
 	start := time.Now()
 	for range 5 {
