@@ -114,22 +114,11 @@ func (p *Pipeline) handOut(stop <-chan struct{}) bool {
 			return true
 		}
 		q := *p.spill.carry
-		lane := p.lanes[p.laneOf(q.ev)]
-		select {
-		case lane <- q:
+		if p.sendDirect(q) || p.toLane(q, stop) {
 			p.spill.carry = nil
 			continue
-		default:
 		}
-		if stop == nil {
-			return false
-		}
-		select {
-		case lane <- q:
-			p.spill.carry = nil
-		case <-stop:
-			return false
-		}
+		return false
 	}
 }
 
