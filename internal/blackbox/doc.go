@@ -15,7 +15,10 @@
 // must be answered 200 and every one stored; requests/s is requests ÷ the time of the
 // receiver's own batches, latency is the sender's (request written → answer read).
 //
-//	go run ./internal/blackbox [-burst 100000] [-steady 30s] [-rate 500] [-latency-rate 1000] [-webhooks 6000]
+//	go run ./internal/blackbox [-burst 100000] [-steady 30s] [-rate 500] [-latency-rate 1000] [-webhooks 6000] [-gomaxprocs N]
+//
+// -gomaxprocs runs the bridge (only) with that GOMAXPROCS: the default is the machine's
+// CPUs; in a container the runtime takes its CPU limit instead (deploy/base sets 1).
 //
 // It prints a markdown table (docs/benchmarks.md leads with one) and, with -json FILE,
 // writes the figures for internal/benchreport. It is a main package, so `go test ./...`

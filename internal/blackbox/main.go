@@ -28,6 +28,7 @@ type options struct {
 	bridgeBin   string
 	profile     string
 	webhooks    int
+	gomaxprocs  int
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binaries)")
 	flag.StringVar(&o.profile, "profile", "", "write a 10 s CPU profile of the bridge, taken from the start of the burst, to this file (and a heap profile 2 s into it to FILE.heap, a 10 s CPU profile from the start of the steady window to FILE.steady, with a heap profile 10 s into it, and one from the start of the webhook phase to FILE.webhook)")
 	flag.IntVar(&o.webhooks, "webhooks", 6000, "signed webhooks to the bridge, and as many to the reference receiver (0: no webhook phase)")
+	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "run the bridge with GOMAXPROCS=N (0: the runtime's default, the CPUs or a container's CPU limit; deploy/base's limit of one CPU gives 1)")
 	flag.StringVar(&o.bridgeBin, "bridge-bin", "", "measure this rhombus-bridge binary instead of building this tree's")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {

@@ -43,7 +43,8 @@ func (h *harness) measure(ctx context.Context, o options) (*result.Results, erro
 		return nil, err
 	}
 	defer nc.Close()
-	r := &result.Results{Burst: o.burst, Rate: o.rate, Steady: o.steady, LatencyRate: o.latencyRate, BodyBytes: bodySize()}
+	r := &result.Results{Burst: o.burst, Rate: o.rate, Steady: o.steady, LatencyRate: o.latencyRate, BodyBytes: bodySize(),
+		GOMAXPROCS: o.gomaxprocs}
 	if r.RawPerSec, err = rawBaseline(ctx, js, o.burst, r.BodyBytes); err != nil {
 		return nil, err
 	}
@@ -99,13 +100,17 @@ func (h *harness) startBridge(ctx context.Context, js jetstream.JetStream, feede
 	if err != nil {
 		return target{}, err
 	}
-	env := bridgetest.ProcessEnv(map[string]string{
+	vars := map[string]string{
 		"RHOMBUS_API_KEY": "bench-key", "RHOMBUS_ORG_UUID": fa.org, "RHOMBUS_WS_URL": fa.ws, "RHOMBUS_API_URL": fa.api,
 		"BRIDGE_INSTANCE_ID": "blackbox", "BRIDGE_LEASE": "none", "BRIDGE_SINKS": "nats",
 		"BRIDGE_DATA_DIR": filepath.Join(h.dir, "data"), "NATS_URL": natsURL,
 		"HTTP_ADDR": httpAddr, "HTTP_PPROF": strconv.FormatBool(o.profile != ""), "WEBHOOK_ADDR": webhookAddr, "WEBHOOK_SECRET": webhookSecret,
 		"LOG_FORMAT": "json", "LOG_LEVEL": "warn",
-	})
+	}
+	if o.gomaxprocs > 0 {
+		vars["GOMAXPROCS"] = strconv.Itoa(o.gomaxprocs)
+	}
+	env := bridgetest.ProcessEnv(vars)
 	bridge, err := start("rhombus-bridge", h.bin("rhombus-bridge"), env, h.dir, false)
 	if err != nil {
 		return target{}, err

@@ -29,6 +29,7 @@ type Results struct {
 	LatencyRate int           `json:"latency_rate"`
 	RawPerSec   float64       `json:"raw_msgs_per_s"` // raw PublishMsgAsync of Burst messages of BodyBytes
 	BodyBytes   int           `json:"body_bytes"`
+	GOMAXPROCS  int           `json:"bridge_gomaxprocs,omitempty"` // set for the bridge (0: its default)
 	Bridge      Figures       `json:"bridge"`
 	Relay       Figures       `json:"relay"`
 	// Webhooks signed requests went to the bridge and as many to the reference receiver,
@@ -50,7 +51,11 @@ type Webhook struct {
 // Table writes r as a markdown table: bridge, reference relay, raw baseline.
 func (r *Results) Table(w io.Writer) {
 	b, rl := r.Bridge, r.Relay
-	fmt.Fprintf(w, "| figure | bridge | reference relay | raw PublishMsgAsync |\n|---|---:|---:|---:|\n")
+	bridge := "bridge"
+	if r.GOMAXPROCS > 0 {
+		bridge = fmt.Sprintf("bridge (GOMAXPROCS=%d)", r.GOMAXPROCS)
+	}
+	fmt.Fprintf(w, "| figure | %s | reference relay | raw PublishMsgAsync |\n|---|---:|---:|---:|\n", bridge)
 	fmt.Fprintf(w, "| burst of %d: events/s stored | %.0f | %.0f | %.0f msg/s (%d B) |\n", r.Burst, b.BurstPerSec, rl.BurstPerSec, r.RawPerSec, r.BodyBytes)
 	fmt.Fprintf(w, "| burst: ratio to raw | %.2f | %.2f | 1 |\n", b.BurstPerSec/r.RawPerSec, rl.BurstPerSec/r.RawPerSec)
 	fmt.Fprintf(w, "| burst: CPU µs per event | %.1f | %.1f | |\n", b.BurstCPUus, rl.BurstCPUus)
