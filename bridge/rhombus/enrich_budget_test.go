@@ -2,13 +2,11 @@ package rhombus
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/sim"
-	"github.com/rhombus-bridge/rhombus-bridge/internal/pipetest"
 )
 
 // TestEnricherNeverQueuesBehindTheBudget: 40 bare alerts against a 2 req/s budget are
@@ -44,44 +42,5 @@ func TestEnricherNeverQueuesBehindTheBudget(t *testing.T) {
 	}
 	if completed == 0 || e.Skipped() == 0 || completed+int(e.Skipped()) != 40 {
 		t.Fatalf("completed %d, skipped %d", completed, e.Skipped())
-	}
-}
-
-// TestEnricherWaits: an alert with its details waits for nothing once the first camera
-// list came, but may before it; a bare alert may always wait (its details).
-func TestEnricherWaits(t *testing.T) {
-	s, err := sim.New(sim.Config{APIKey: "k", Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := NewClient(ClientConfig{APIURL: s.URL(), APIKey: "k", Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := NewEnricher(c, 2*time.Second, quietLogger())
-	parse := func(shape sim.Shape) event.Event {
-		a := s.CreateAlert(sim.Alert{Shape: shape, HistoryOnly: true})
-		ev, err := event.ParseChange(s.OrgUUID(), a.Payload(), event.ViaWebSocket)
-		if err != nil || ev.DeviceUUID == "" {
-			t.Fatalf("alert parsed as %+v, %v", ev, err)
-		}
-		return ev
-	}
-	full, bare := parse(sim.ShapeFlat), parse(sim.ShapeNestedBare)
-	if !e.Waits(full) || !e.Waits(bare) {
-		t.Fatal("before the first camera list, a named device's event must be said to wait")
-	}
-	e.Enrich(context.Background(), full) // starts fetching the list
-	pipetest.WaitFor(t, "an alert with its details to wait no more, with the camera list", 10*time.Second,
-		func() bool { return !e.Waits(full) })
-	if !e.Waits(bare) {
-		t.Error("a bare alert is said not to wait for its details")
-	}
-	if e.Waits(event.Invalid(s.OrgUUID(), []byte("x"), errors.New("bad"), event.ViaWebSocket)) {
-		t.Error("an invalid record is said to wait")
 	}
 }
