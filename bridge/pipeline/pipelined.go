@@ -24,9 +24,8 @@ import (
 // queued for it, in flight or being sent), nothing on the way can wait (enrichment has
 // what it needs, the sink a free slot: TryPublishAsync) and the drain has not begun. At a
 // steady rate that is nearly every event, and the hand-off to the lane's goroutine was
-// the costliest part of its trip. Anything else goes through the lane's channel: an event
-// is counted there before it enters it, so no direct send passes it, and the lane's
-// goroutine sends it only once a direct send in progress (an earlier event) is over.
+// the costliest part of its trip. Anything else goes through the lane's channel, and the
+// lane's goroutine sends a queued event only once a direct send in progress has started.
 //
 // A failed attempt stops the lane's sending: once every attempt in flight has its answer,
 // the failed ones are retried in the order they were sent, by retry (the pipeline's one
@@ -131,8 +130,8 @@ func (l *pipelined) run(ctx context.Context, in <-chan queued) {
 	l.abandon(ctx.Err(), in) // the drain is over: what is left is kept for later, as in lane
 }
 
-// sendQueued sends q, taken from the lane's channel, once a direct send in progress is
-// over (its event came before q).
+// sendQueued sends q, taken from the lane's channel, once a direct send in progress
+// started (it came before q).
 func (l *pipelined) sendQueued(ctx context.Context, q queued) {
 	if l.await(ctx, func() bool { return !l.direct }) {
 		l.send(ctx, q, false)
