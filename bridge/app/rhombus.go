@@ -67,8 +67,3 @@ func (a *App) enrich(ctx context.Context, ev event.Event) event.Event {
 	}
 	return a.enricher.Enrich(ctx, ev)
 }
-
-// enrichWaits reports whether enrich may wait for the REST API on ev.
-func (a *App) enrichWaits(ev event.Event) bool {
-	return a.enricher != nil && a.enricher.Waits(ev)
-}

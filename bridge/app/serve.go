@@ -80,8 +80,7 @@ func (a *App) prepare(ctx context.Context) error {
 func (a *App) build(ctx context.Context, pc pipeline.Config) error {
 	pc.PublishTimeout, pc.DedupTTL, pc.DrainTimeout = a.cfg.Bridge.PublishTimeout, a.cfg.NATS.DuplicateWindow,
 		a.cfg.Bridge.ShutdownTimeout
-	pc.Filter, pc.Enrich, pc.EnrichWaits, pc.OnOverflow = event.NewFilter(a.cfg.Rhombus.Entities), a.enrich,
-		a.enrichWaits, a.onOverflow
+	pc.Filter, pc.Enrich, pc.OnOverflow = event.NewFilter(a.cfg.Rhombus.Entities), a.enrich, a.onOverflow
 	pc.Watermark, pc.FenceValid, pc.OnAcked, pc.Logger, pc.Registerer = a.wm, a.fenceValid, a.opt.OnAcked, a.log, a.reg
 	p, err := pipeline.New(pc, publishers(a.sinkList)...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -26,8 +27,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	drainCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
-	for i := range p.lanes {
-		wg.Go(func() { p.lane(drainCtx, i) })
+	for _, lane := range p.lanes {
+		wg.Go(func() { p.lane(drainCtx, lane) })
 	}
 	var feeder sync.WaitGroup
 	if p.cfg.Spool != nil {
@@ -49,11 +50,85 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
+// dispatch moves live events from the queue to their lane until ctx ends.
+func (p *Pipeline) dispatch(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case q := <-p.queue:
+			p.took()
+			select {
+			case p.lanes[p.laneOf(q.ev)] <- q:
+			case <-ctx.Done():
+				select {
+				case p.queue <- q: // back in line for the drain
+					p.m.queueDepth.Inc()
+				default:
+					p.keep(q)
+				}
+				return
+			}
+		}
+	}
+}
+
+// dispatchQueued hands what is still queued to the lanes until the queue is empty or the
+// drain deadline passes.
+func (p *Pipeline) dispatchQueued(ctx context.Context) {
+	for {
+		select {
+		case q := <-p.queue:
+			p.took()
+			select {
+			case p.lanes[p.laneOf(q.ev)] <- q:
+			case <-ctx.Done():
+				p.keep(q)
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (p *Pipeline) abandonQueued() {
+	for {
+		select {
+		case q := <-p.queue:
+			p.took()
+			p.keep(q)
+		default:
+			return
+		}
+	}
+}
+
 // report hands an event the pipeline could not deliver to OnOverflow.
 func (p *Pipeline) report(q queued) {
 	p.m.abandoned.Inc()
 	if p.cfg.OnOverflow != nil {
 		p.cfg.OnOverflow(q.ev)
+	}
+}
+
+func (p *Pipeline) laneOf(ev event.Event) int {
+	return int(maphash.String(p.seed, ev.Key()) % uint64(len(p.lanes)))
+}
+
+// lane delivers its events one after the other, so per-key order holds.
+func (p *Pipeline) lane(ctx context.Context, in <-chan queued) {
+	if len(p.outs) > 1 {
+		p.laneMembers(ctx, in)
+		return
+	}
+	if a, ok := p.outs[0].pub.(sinks.AsyncPublisher); ok {
+		p.lanePipelined(ctx, in, a)
+		return
+	}
+	for q := range in {
+		_, err := p.deliver(ctx, q.ev)
+		p.conclude(q, err)
 	}
 }
 

@@ -21,9 +21,7 @@
 // Delivery runs in lanes chosen by partition key, so events of one device keep their order
 // while many devices are in flight at once. With one sink that publishes asynchronously
 // (sinks.AsyncPublisher: NATS), each lane keeps several events in flight and their
-// acknowledgements settle them as they come (pipelined.go); an idle lane's event is sent
-// by the goroutine that hands it out of the spool, without waking the lane (lanes.go
-// sendDirect). A failed publish is retried with backoff until
+// acknowledgements settle them as they come (pipelined.go). A failed publish is retried with backoff until
 // it succeeds or the pipeline stops: an event taken from the socket is never dropped for a
 // broker outage. Recently acknowledged ids are remembered (bounded by count and age), so
 // backfill overlaps and webhook repeats cost no broker round-trip.

@@ -32,14 +32,10 @@ type Config struct {
 	// may wait for one sink while the others go on (default Queue; see fanout.go).
 	MemberLag int
 
-	Filter event.Filter                                          // RHOMBUS_ENTITIES
-	Enrich func(ctx context.Context, ev event.Event) event.Event // optional; bounded by itself
-	// EnrichWaits, with Enrich, reports whether Enrich may wait (on the REST API) for ev;
-	// only an event it says will not is sent on its input's goroutine (see pipelined.go).
-	// Nil: Enrich may always wait.
-	EnrichWaits func(ev event.Event) bool
-	OnOverflow  func(ev event.Event) // a live event the full queue could not take
-	Watermark   *Watermark           // live acknowledgements feed it (optional)
+	Filter     event.Filter                                          // RHOMBUS_ENTITIES
+	Enrich     func(ctx context.Context, ev event.Event) event.Event // optional; bounded by itself
+	OnOverflow func(ev event.Event)                                  // a live event the full queue could not take
+	Watermark  *Watermark                                            // live acknowledgements feed it (optional)
 	// FenceValid, when set, is asked before every publish of an event with a non-zero
 	// Fence (the lease revision it was taken under): false means that term is over and
 	// the event is not published (it is reported to OnOverflow instead).
@@ -86,7 +82,6 @@ type Pipeline struct {
 	outs    []out // the sinks, in the order given to New
 	queue   chan queued
 	lanes   []chan queued
-	piped   []*pipelined // the lanes' state when they are pipelined (one async sink)
 	seed    maphash.Seed
 	dedup   *dedup
 	m       *metrics
@@ -153,11 +148,6 @@ func New(cfg Config, outs ...sinks.Publisher) (*Pipeline, error) {
 	p.lanes = make([]chan queued, cfg.Lanes)
 	for i := range p.lanes {
 		p.lanes[i] = make(chan queued, laneDepth)
-	}
-	if a, ok := outs[0].(sinks.AsyncPublisher); ok && len(outs) == 1 {
-		for range p.lanes {
-			p.piped = append(p.piped, newPipelined(p, a))
-		}
 	}
 	return p, nil
 }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,14 +17,6 @@ import (
 // they are stored in order. An acknowledgement settles its event on the sink's goroutine
 // (watermark, spool, dedup, metrics) without waking the lane, which wakes only for new
 // events, for a failure, or when it waits for room.
-//
-// Sent directly: the goroutine that hands a spooled event out (the live feed's, most of
-// the time) sends it itself, without waking the lane, when the lane is idle (nothing
-// queued for it, in flight or being sent), nothing on the way can wait (enrichment has
-// what it needs, the sink a free slot: TryPublishAsync) and the drain has not begun. At a
-// steady rate that is nearly every event, and the hand-off to the lane's goroutine was
-// the costliest part of its trip. Anything else goes through the lane's channel, and the
-// lane's goroutine sends a queued event only once a direct send in progress has started.
 //
 // A failed attempt stops the lane's sending: once every attempt in flight has its answer,
 // the failed ones are retried in the order they were sent, by retry (the pipeline's one
@@ -71,13 +62,11 @@ type pipelined struct {
 	p    *Pipeline
 	sink sinks.AsyncPublisher
 	wake chan struct{}
+	sent uint64 // the lane's goroutine only
 
 	mu      sync.Mutex
 	n       int                  // events sent and not settled (in flight or failed)
-	queued  int                  // events put in the lane's channel and not yet sent
-	direct  bool                 // an event is being sent directly (sendDirect)
 	fly     map[*flight]struct{} // in flight, for abandoning them
-	sent    uint64               // attempts started, for their order
 	failed  []*flight            // answered with an error (or fenced), to retry
 	waiting bool                 // the lane waits for a settlement: each one wakes it
 }
@@ -97,17 +86,14 @@ func (l *pipelined) update(change func(), wake bool) {
 	}
 }
 
-func newPipelined(p *Pipeline, sink sinks.AsyncPublisher) *pipelined {
-	return &pipelined{p: p, sink: sink, wake: make(chan struct{}, 1), fly: map[*flight]struct{}{}}
-}
-
-// run is lane for an asynchronous sink.
-func (l *pipelined) run(ctx context.Context, in <-chan queued) {
+// lanePipelined is lane for an asynchronous sink.
+func (p *Pipeline) lanePipelined(ctx context.Context, in <-chan queued, sink sinks.AsyncPublisher) {
+	l := &pipelined{p: p, sink: sink, wake: make(chan struct{}, 1), fly: map[*flight]struct{}{}}
 	for ctx.Err() == nil {
 		n, failed := l.state()
 		switch {
 		case failed > 0: // once every attempt has its answer, retry the failed ones in order
-			if l.await(ctx, func() bool { return !l.direct && l.n == len(l.failed) }) {
+			if l.await(ctx, func() bool { return l.n == len(l.failed) }) {
 				l.retryFailed(ctx)
 			}
 		case in == nil && n == 0:
@@ -121,7 +107,7 @@ func (l *pipelined) run(ctx context.Context, in <-chan queued) {
 					in = nil
 					continue
 				}
-				l.sendQueued(ctx, q)
+				l.send(ctx, q)
 			case <-l.wake:
 			case <-ctx.Done():
 			}
@@ -129,38 +115,6 @@ func (l *pipelined) run(ctx context.Context, in <-chan queued) {
 	}
 	l.abandon(ctx.Err(), in) // the drain is over: what is left is kept for later, as in lane
 }
-
-// sendQueued sends q, taken from the lane's channel, once a direct send in progress
-// started (it came before q).
-func (l *pipelined) sendQueued(ctx context.Context, q queued) {
-	if l.await(ctx, func() bool { return !l.direct }) {
-		l.send(ctx, q, false)
-	} else {
-		l.p.conclude(q, ctx.Err())
-	}
-	l.countQueued(-1)
-}
-
-// sendDirect sends q on the caller's goroutine if the lane is idle and nothing on the
-// way can wait (see above); false: q was not taken.
-func (l *pipelined) sendDirect(q queued) bool {
-	if !l.p.readyNow(q.ev) {
-		return false
-	}
-	l.mu.Lock()
-	idle := l.queued == 0 && l.n == 0 && !l.direct
-	l.direct = idle
-	l.mu.Unlock()
-	if !idle {
-		return false
-	}
-	defer l.update(func() { l.direct = false }, false)
-	// Nothing waits on this path (readyNow, TryPublishAsync), so no ctx can end it early.
-	return l.send(context.Background(), q, true)
-}
-
-// countQueued adds d to the events put in the lane's channel and not yet sent.
-func (l *pipelined) countQueued(d int) { l.update(func() { l.queued += d }, false) }
 
 func (l *pipelined) state() (n, failed int) {
 	l.mu.Lock()
@@ -187,37 +141,25 @@ func (l *pipelined) await(ctx context.Context, cond func() bool) bool {
 	}
 }
 
-// send prepares q's event and starts its attempt, with TryPublishAsync when try is set:
-// false when that found the sink busy (q was not taken).
-func (l *pipelined) send(ctx context.Context, q queued, try bool) bool {
+// send prepares q's event and starts its attempt.
+func (l *pipelined) send(ctx context.Context, q queued) {
 	ev, dup := l.p.prepare(ctx, q.ev)
 	if dup {
 		l.p.conclude(q, nil)
-		return true
+		return
 	}
-	f := &flight{l: l, q: q, ev: ev}
+	l.sent++
+	f := &flight{l: l, q: q, ev: ev, seq: l.sent}
 	l.p.m.inflight.Inc()
 	if l.p.fenceOver(ev) { // no attempt: retry reports the fence
 		f.settled.Store(true)
-		l.update(func() { l.sent++; f.seq = l.sent; l.n++; l.failed = append(l.failed, f) }, try)
-		return true
+		l.update(func() { l.n++; l.failed = append(l.failed, f) }, false)
+		return
 	}
-	l.update(func() { l.sent++; f.seq = l.sent; l.n++; l.fly[f] = struct{}{} }, false)
-	var err error
-	if try {
-		err = l.sink.TryPublishAsync(ev, f)
-	} else {
-		err = l.sink.PublishAsync(ctx, ev, f)
-	}
-	if try && errors.Is(err, sinks.ErrBusy) {
-		l.update(func() { l.n--; delete(l.fly, f) }, false)
-		l.p.m.inflight.Dec()
-		return false
-	}
-	if err != nil {
+	l.update(func() { l.n++; l.fly[f] = struct{}{} }, false)
+	if err := l.sink.PublishAsync(ctx, ev, f); err != nil {
 		f.Done(err)
 	}
-	return true
 }
 
 // retryFailed retries the failed attempts in the order they were sent, then settles them.

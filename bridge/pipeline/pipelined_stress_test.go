@@ -72,7 +72,6 @@ type fakeAsync struct {
 	failRate float64
 	hang     atomic.Bool
 	late     []func()
-	direct   atomic.Int64 // attempts started by TryPublishAsync
 }
 
 func (f *fakeAsync) store(ev event.Event) {
@@ -114,16 +113,6 @@ func (f *fakeAsync) PublishAsync(ctx context.Context, ev event.Event, done sinks
 		}
 	}()
 	return nil
-}
-
-// TryPublishAsync is busy one time in four, so that direct sends fall back to the lanes
-// in the middle of a run too.
-func (f *fakeAsync) TryPublishAsync(ev event.Event, done sinks.Completion) error {
-	if rand.IntN(4) == 0 {
-		return fmt.Errorf("fake: %w", sinks.ErrBusy)
-	}
-	f.direct.Add(1)
-	return f.PublishAsync(context.Background(), ev, done)
 }
 
 func runStress(t *testing.T, failRate float64, withSpool bool) {
@@ -181,9 +170,6 @@ func runStress(t *testing.T, failRate float64, withSpool bool) {
 	}
 	if failRate == 0 {
 		checkSendOrder(t, sink.sent)
-	}
-	if withSpool && sink.direct.Load() == 0 {
-		t.Error("no event was sent directly by the goroutine handing it out")
 	}
 }
 
@@ -253,36 +239,5 @@ func TestPipelinedDrainBoundAndLateAnswers(t *testing.T) {
 	}
 	if g := gauge(t, reg, "rhombus_bridge_publish_inflight"); g != 0 {
 		t.Errorf("inflight gauge %v after Run", g)
-	}
-}
-
-// TestNoDirectSendWhenEnrichmentMayWait: the goroutine that offers an event never sends
-// it itself when enrichment may wait for the REST API on it (or cannot say): the lane's
-// goroutine does. Every event is still delivered.
-func TestNoDirectSendWhenEnrichmentMayWait(t *testing.T) {
-	enrich := func(_ context.Context, ev event.Event) event.Event { return ev }
-	for name, waits := range map[string]func(event.Event) bool{
-		"waits":      func(event.Event) bool { return true },
-		"cannot say": nil,
-	} {
-		t.Run(name, func(t *testing.T) {
-			sink := &fakeAsync{sent: map[string][]string{}, seen: map[string]bool{}}
-			wm := pipeline.NewWatermark(0)
-			p, err := pipeline.New(pipeline.Config{Lanes: 4, Watermark: wm, Registerer: prometheus.NewRegistry(),
-				Logger: pipetest.QuietLog(), Spool: &fakeSpool{t: t, acked: map[uint64]int{}},
-				Enrich: enrich, EnrichWaits: waits}, sink)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop := pipetest.Run(t, p)
-			for n := range 200 {
-				p.Offer(pipetest.Alert(t, fmt.Sprintf("cam%d", n%5), n, int64(n+1)))
-			}
-			pipetest.WaitFor(t, "all settled", 10*time.Second, func() bool { return wm.Outstanding() == 0 })
-			stop()
-			if d := sink.direct.Load(); d != 0 {
-				t.Errorf("%d events sent directly", d)
-			}
-		})
 	}
 }

@@ -114,11 +114,22 @@ func (p *Pipeline) handOut(stop <-chan struct{}) bool {
 			return true
 		}
 		q := *p.spill.carry
-		if p.sendDirect(q) || p.toLane(q, stop) {
+		lane := p.lanes[p.laneOf(q.ev)]
+		select {
+		case lane <- q:
 			p.spill.carry = nil
 			continue
+		default:
 		}
-		return false
+		if stop == nil {
+			return false
+		}
+		select {
+		case lane <- q:
+			p.spill.carry = nil
+		case <-stop:
+			return false
+		}
 	}
 }
 
