@@ -49,12 +49,12 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 	}
 	// The bound costs a timer: only events that may call the REST API take it. A device
 	// name comes from the cache, or waits at most firstNamesWait for the first list.
-	if bare(ev) || e.wait < firstNamesWait {
+	if (ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "") || e.wait < firstNamesWait {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(WithoutQueueing(ctx), e.wait)
 		defer cancel()
 	}
-	if bare(ev) {
+	if ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != "" {
 		if !e.c.prio.busy() && e.budget.Allow() {
 			ev = e.complete(ctx, ev)
 		} else if n := e.skipped.Add(1); n == 1 || n%100 == 0 {
@@ -67,18 +67,6 @@ func (e *Enricher) Enrich(ctx context.Context, ev event.Event) event.Event {
 		}
 	}
 	return ev
-}
-
-// Waits reports whether Enrich may wait for the REST API on ev: for a bare alert's
-// details, or for a device name before the first camera list came. It never waits itself.
-func (e *Enricher) Waits(ev event.Event) bool {
-	return !ev.Invalid && (bare(ev) || (ev.DeviceUUID != "" && !e.c.namesListed()))
-}
-
-// bare reports a policy alert that came without its details (the nested shape without
-// timestampMs): Enrich asks getPolicyAlertDetails for them.
-func bare(ev event.Event) bool {
-	return ev.IsAlertCreate() && ev.TimestampMs == 0 && ev.EntityUUID != ""
 }
 
 // CachedName is the device's name in the camera cache, "" when it has none; it never

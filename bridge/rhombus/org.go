@@ -104,13 +104,6 @@ func (c *Client) DeviceName(ctx context.Context, uuid string) (string, bool) {
 	return name, ok
 }
 
-// namesListed reports whether a camera list has come (DeviceName no longer waits).
-func (c *Client) namesListed() bool {
-	c.cams.mu.Lock()
-	defer c.cams.mu.Unlock()
-	return c.cams.names != nil
-}
-
 func (c *Client) refreshCameras(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.Timeout)
 	defer cancel()
