@@ -47,16 +47,7 @@ type AsyncPublisher interface {
 	// in-flight bound is reached, until ctx ends; the sink bounds the wait for the
 	// broker's answer itself (it reports a timeout to done).
 	PublishAsync(ctx context.Context, ev event.Event, done Completion) error
-	// TryPublishAsync is PublishAsync that never waits: when no attempt can start at
-	// once (the in-flight bound is reached, or sending would mean writing a backlog to
-	// the broker first) it returns an error wrapping ErrBusy, done is never called, and
-	// the caller still owns ev.
-	TryPublishAsync(ev event.Event, done Completion) error
 }
-
-// ErrBusy is wrapped by TryPublishAsync's error when an attempt could not start without
-// waiting; nothing was sent.
-var ErrBusy = errors.New("sink busy")
 
 // Completion receives the outcome of one PublishAsync attempt. Done must be fast: it
 // runs on the sink's acknowledgement goroutine.

@@ -187,36 +187,7 @@ func (s *Sink) PublishAsync(ctx context.Context, ev event.Event, done sinks.Comp
 		s.wg.Done()
 		return ErrClosed
 	}
-	return s.begin(&ev, done)
-}
-
-// TryPublishAsync is PublishAsync without waiting (see sinks.AsyncPublisher): it fails
-// with sinks.ErrBusy when every slot is taken, or when the connection's write buffer
-// could not take ev without the caller writing it out to the server itself.
-func (s *Sink) TryPublishAsync(ev event.Event, done sinks.Completion) error {
-	if !s.enter() {
-		return ErrClosed
-	}
-	if n, err := s.nc.Buffered(); err != nil || n+len(ev.Body)+directHeadroom > s.nc.Opts.WriteBufferSize {
-		s.wg.Done()
-		return fmt.Errorf("natsjs: publish %s: %w (%d bytes buffered)", ev.ID, sinks.ErrBusy, n)
-	}
-	select {
-	case s.sem <- struct{}{}:
-	default:
-		s.wg.Done()
-		return fmt.Errorf("natsjs: publish %s: %w (every slot taken)", ev.ID, sinks.ErrBusy)
-	}
-	return s.begin(&ev, done)
-}
-
-// directHeadroom is what TryPublishAsync keeps free in the write buffer besides the body,
-// for the subject, the headers and what others append meanwhile.
-const directHeadroom = 4 << 10
-
-// begin starts the attempt for ev once it holds a slot.
-func (s *Sink) begin(ev *event.Event, done sinks.Completion) error {
-	if err := s.start(ev, done); err != nil {
+	if err := s.start(&ev, done); err != nil {
 		s.m.Errors.Inc()
 		<-s.sem
 		s.wg.Done()
