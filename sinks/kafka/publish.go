@@ -72,10 +72,15 @@ func (s *Sink) claim(ctx context.Context, id string) (*entry, *attempt, error) {
 	}
 }
 
-// start runs one attempt for e in the background once a slot is free. The attempt is
-// bounded by its own timeout, not by ctx: a write abandoned half way would make the
-// outcome unknowable.
+// start runs one attempt for e in the background once a slot is free, unless ctx ended
+// first: a caller whose deadline passed (a process frozen between the pipeline's fence
+// check and here) must not write. The attempt is bounded by its own timeout, not by ctx:
+// a write abandoned half way would make the outcome unknowable.
 func (s *Sink) start(ctx context.Context, e *entry, a *attempt, ev event.Event) error {
+	if err := ctx.Err(); err != nil { // first: select would pick a free slot half the time
+		s.win.finish(e, a, outNotStored, err, time.Now())
+		return err
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():

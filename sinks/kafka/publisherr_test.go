@@ -60,3 +60,31 @@ func TestPublishErrorKeepsCauseWhenContextEndsMidAttempt(t *testing.T) {
 		t.Errorf("the error does not say why the earlier attempt failed: %v", err)
 	}
 }
+
+// A Publish whose context already ended writes nothing, every time: a leader frozen
+// between the pipeline's fence check and the write must not write when it thaws (the
+// check used to race a free slot against the ended context, and win half the time).
+func TestPublishWithEndedContextWritesNothing(t *testing.T) {
+	c := newCluster(t)
+	s := newSink(t, c, nil)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, ev := range sinktest.Events(t, 40, 4) {
+		if err := s.Publish(ended, ev); !errors.Is(err, context.Canceled) {
+			t.Fatalf("publish with an ended context: %v, want context.Canceled", err)
+		}
+	}
+	probe := sinktest.Events(t, 41, 4)[40]
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := s.Publish(ctx, probe); err != nil { // a write after them: the topic has settled
+		t.Fatal(err)
+	}
+	got, err := readAll(ctx, c.ListenAddrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Errorf("%d records on the topic, want only the probe", len(got))
+	}
+}
