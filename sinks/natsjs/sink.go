@@ -178,6 +178,10 @@ func (s *Sink) PublishAsync(ctx context.Context, ev event.Event, done sinks.Comp
 	if !s.enter() {
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil { // first: select would pick a free slot half the time
+		s.wg.Done()
+		return fmt.Errorf("natsjs: publish %s: %w", ev.ID, err)
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
