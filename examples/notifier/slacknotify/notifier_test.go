@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/event"
@@ -92,20 +91,6 @@ func alert(t *testing.T, uuid, change string, triggers ...string) event.Event {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func jetStream(t *testing.T, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 // start runs a notifier until the returned stop is called (or the test ends).
 func start(t *testing.T, js jetstream.JetStream, webhook string) (stop func()) {

@@ -16,7 +16,7 @@ import (
 func TestNotifierRedeliversUntilPosted(t *testing.T) {
 	srv := natstest.Start(t)
 	sink := publisher(t, srv.URL())
-	js := jetStream(t, srv.URL())
+	js := natstest.Connect(t, srv.URL())
 	hook := newSlack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -68,7 +68,7 @@ func TestNotifierRedeliversUntilPosted(t *testing.T) {
 func TestNotifierDurableAcrossRestart(t *testing.T) {
 	srv := natstest.Start(t)
 	sink := publisher(t, srv.URL())
-	js := jetStream(t, srv.URL())
+	js := natstest.Connect(t, srv.URL())
 	hook := newSlack(t, 0)
 	hook.setDown(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestNewValidates(t *testing.T) {
-	js := jetStream(t, natstest.Start(t).URL())
+	js := natstest.Connect(t, natstest.Start(t).URL())
 	bad := []Config{
 		{WebhookURL: "http://x"}, // no JetStream
 		{JetStream: js},          // no webhook
