@@ -72,10 +72,17 @@ func ParseChangeNamed(org string, raw []byte, via Via, name func(deviceUUID stri
 	if d.EntityUUID == "" {
 		d.EntityUUID = string(c.UUID)
 	}
+	return Build(org, via, Named(d, name))
+}
+
+// Named returns d with its device's name from name, which returns it ("" when it knows
+// none) without waiting; with no name or no device, d as it is. Inputs that know the
+// camera cache name the device this way before Build encodes the event once.
+func Named(d v1.ChangeData, name func(deviceUUID string) string) v1.ChangeData {
 	if name != nil && d.DeviceUUID != "" {
 		d.DeviceName = name(d.DeviceUUID)
 	}
-	return Build(org, via, d)
+	return d
 }
 
 // strictChange is the change shape with the types Rhombus documents; decoding into it

@@ -172,7 +172,7 @@ func (h *Handler) toEvent(t *target, raw []byte, received time.Time) (event.Even
 	var ev event.Event
 	if mp.invalid != nil {
 		ev = event.Invalid(org, raw, mp.invalid, event.ViaWebhook)
-	} else if ev, err = event.Build(org, event.ViaWebhook, t.named(mp.data)); err != nil {
+	} else if ev, err = event.Build(org, event.ViaWebhook, event.Named(mp.data, t.name)); err != nil {
 		return event.Event{}, http.StatusBadRequest, err
 	}
 	if h.seen.has(ev.ID) {

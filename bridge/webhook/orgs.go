@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	v1 "github.com/rhombus-bridge/rhombus-bridge/schemas/v1"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
 )
 
@@ -61,12 +60,4 @@ func (h *Handler) target(path string) *target {
 		return nil
 	}
 	return (*h.cfg.Orgs.m.Load())[org]
-}
-
-// named returns d with the device's name, when the target knows it.
-func (t *target) named(d v1.ChangeData) v1.ChangeData {
-	if t.name != nil && d.DeviceUUID != "" {
-		d.DeviceName = t.name(d.DeviceUUID)
-	}
-	return d
 }
