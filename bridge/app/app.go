@@ -23,6 +23,7 @@ import (
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/rhombus"
 	"github.com/rhombus-bridge/rhombus-bridge/bridge/spool"
 	"github.com/rhombus-bridge/rhombus-bridge/sinks"
+	"github.com/rhombus-bridge/rhombus-bridge/sinks/kafka"
 )
 
 // Options are what the command line adds to the configuration.
@@ -59,6 +60,7 @@ type App struct {
 	nc       *nats.Conn
 	natsURL  string
 	sinkList []sinks.Sink
+	guarded  []*kafka.Sink // the Kafka sinks whose SendGuard is this App's fence (see settleGuarded)
 	pipe     *pipeline.Pipeline
 	wm       *pipeline.Watermark
 	started  time.Time

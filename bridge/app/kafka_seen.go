@@ -65,10 +65,32 @@ func (a *App) preloadKafka(ctx context.Context, since time.Time) []<-chan kafka.
 // (a leader thawed after SIGSTOP, or cut off from the lease store, before it handed over),
 // nothing is sent, so a write that waited during the freeze does not land after the
 // successor's copy. Events of the ended term are fenced and become the successor's gap;
-// others (webhooks) are retried once the hand-over cleared the revision.
+// others (webhooks) are retried once the hand-over cleared the revision (settleGuarded
+// makes sure no write queued before that goes out after it).
 func (a *App) kafkaSendGuard() error {
 	if f := a.fence.Load(); !a.fenceValid(f) {
 		return fmt.Errorf("the lease term %d of this replica has ended", f)
 	}
 	return nil
+}
+
+// settleGuarded runs when a term ends other than by shutdown, before the fence is
+// cleared: it waits, bounded by the publish timeout, until the Kafka writes under way
+// have ended. The send guard refuses them meanwhile, so a write a frozen leader had
+// queued fails here on the thaw; without the wait it could reach a connection just after
+// the hand-over let writes through again and land after the successor's copy.
+func (a *App) settleGuarded() {
+	if len(a.guarded) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Bridge.PublishTimeout)
+	defer cancel()
+	began := time.Now()
+	for _, k := range a.guarded {
+		if err := k.Settle(ctx); err != nil {
+			a.log.Warn("Kafka writes of the ended term still under way; handing over anyway (a duplicate is possible)",
+				"sink", k.Name(), "error", err)
+		}
+	}
+	a.log.Info("Kafka writes of the ended term settled", "took_ms", time.Since(began).Milliseconds())
 }

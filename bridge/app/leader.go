@@ -98,6 +98,7 @@ func (a *App) beginRecovery(leaderCtx context.Context, rev uint64, cause string)
 // stop publishing under the old revision at once.
 func (a *App) handOver(leaderCtx context.Context) {
 	if a.runCtx.Err() == nil { // not shutting down: leadership was lost
+		a.settleGuarded()
 		a.fence.Store(0)
 		a.log.Warn("leadership lost; no longer publishing under the old lease")
 		return

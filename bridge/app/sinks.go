@@ -61,7 +61,12 @@ func (a *App) openSink(ctx context.Context, name string) (sinks.Sink, error) {
 		kc.CreateTopic, kc.Partitions, kc.Replication = k.CreateTopic, k.Partitions, k.Replication
 		kc.WriteTimeout, kc.Logger, kc.Registerer = a.cfg.Bridge.PublishTimeout, a.log, a.reg
 		kc.SendGuard = a.kafkaSendGuard
-		return kafka.New(ctx, kc)
+		ks, err := kafka.New(ctx, kc)
+		if err != nil {
+			return nil, err
+		}
+		a.guarded = append(a.guarded, ks)
+		return ks, nil
 	default:
 		return nil, fmt.Errorf("unknown sink %q", name)
 	}

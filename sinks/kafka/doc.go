@@ -41,11 +41,12 @@
 //
 // SendGuard, when set, is asked before every write on the writer's connections; the
 // bridge refuses them while its lease term has ended, so a thawed leader's request that
-// waited in the writer is not sent (until the replica has handed over).
+// waited in the writer is not sent. Settle waits until the calls and writes under way
+// have ended; the bridge calls it before its hand-over lets writes through again.
 //
 // Duplicates that remain possible: a write of another process that reaches the broker
-// after a Preload read its partition (a frozen leader's request that goes out after it
-// handed over on SIGCONT); beyond the
+// after a Preload read its partition (a frozen leader's write still under way when
+// Settle gave up); beyond the
 // Preload bounds; after an id left the window; when a read-back would exceed VerifyMaxBytes; when a
 // produce request reaches the broker after the read-back (a request delayed in the
 // network longer than WriteTimeout); and with broker-side LogAppendTime more than 30s

@@ -18,10 +18,11 @@ import (
 // sinks.ErrRejected when the broker will never take the record, ErrClosed after Close,
 // and is transient otherwise (the caller retries with the same event).
 func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
-	if !s.enter() {
+	f, ok := s.enter()
+	if !ok {
 		return ErrClosed
 	}
-	defer s.wg.Done()
+	defer f.done()
 	end := s.m.Begin()
 	defer func() { end(err) }()
 	if err := s.hold.wait(ctx); err != nil {
@@ -31,7 +32,7 @@ func (s *Sink) Publish(ctx context.Context, ev event.Event) (err error) {
 	if err != nil || a == nil {
 		return err
 	}
-	if err := s.start(ctx, e, a, ev); err != nil {
+	if err := s.start(ctx, f, e, a, ev); err != nil {
 		return fmt.Errorf("kafka: publish %s: %w", ev.ID, err)
 	}
 	select {
@@ -76,7 +77,7 @@ func (s *Sink) claim(ctx context.Context, id string) (*entry, *attempt, error) {
 // first: a caller whose deadline passed (a process frozen between the pipeline's fence
 // check and here) must not write. The attempt is bounded by its own timeout, not by ctx:
 // a write abandoned half way would make the outcome unknowable.
-func (s *Sink) start(ctx context.Context, e *entry, a *attempt, ev event.Event) error {
+func (s *Sink) start(ctx context.Context, f flight, e *entry, a *attempt, ev event.Event) error {
 	if err := ctx.Err(); err != nil { // first: select would pick a free slot half the time
 		s.win.finish(e, a, outNotStored, err, time.Now())
 		return err
@@ -87,13 +88,12 @@ func (s *Sink) start(ctx context.Context, e *entry, a *attempt, ev event.Event) 
 		s.win.finish(e, a, outNotStored, ctx.Err(), time.Now())
 		return ctx.Err()
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	go func(f flight) {
+		defer f.done()
 		defer func() { <-s.sem }()
 		out, err := s.attempt(e, &ev)
 		s.win.finish(e, a, out, err, time.Now())
-	}()
+	}(f.also())
 	return nil
 }
 

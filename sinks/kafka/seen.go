@@ -36,13 +36,14 @@ type PreloadResult struct {
 // read (a duplicate is then possible). The channel receives the outcome.
 func (s *Sink) Preload(ctx context.Context, since time.Time) <-chan PreloadResult {
 	out := make(chan PreloadResult, 1)
-	if !s.enter() {
+	f, ok := s.enter()
+	if !ok {
 		out <- PreloadResult{Err: ErrClosed}
 		return out
 	}
 	s.hold.add()
 	go func() {
-		defer s.wg.Done()
+		defer f.done()
 		defer s.hold.done()
 		res := s.preload(ctx, since)
 		s.logPreload(res)

@@ -44,7 +44,8 @@ type Sink struct {
 
 	mu     sync.RWMutex
 	closed bool
-	wg     sync.WaitGroup // Publish calls and write attempts
+	wg     sync.WaitGroup  // every flight: Close waits for them
+	gen    *sync.WaitGroup // the flights since the last Settle
 }
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -79,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 			BatchTimeout: cfg.BatchTimeout, BatchSize: cfg.BatchSize, BatchBytes: cfg.BatchBytes,
 			WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.WriteTimeout,
 		},
-		win: newWindow(cfg.DedupMaxIDs, cfg.DedupMaxAge),
+		win: newWindow(cfg.DedupMaxIDs, cfg.DedupMaxAge), gen: new(sync.WaitGroup),
 		sem: make(chan struct{}, cfg.MaxInFlight),
 		m:   sinks.NewMetrics(cfg.Registerer).For(cfg.Name),
 		log: cfg.Logger.With("sink", cfg.Name),
@@ -89,8 +90,8 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 			t.CloseIdleConnections()
 			return nil, err
 		}
-	} else if s.enter() {
-		go s.checkTopic(context.WithoutCancel(ctx))
+	} else if f, ok := s.enter(); ok {
+		go s.checkTopic(context.WithoutCancel(ctx), f)
 	}
 	return s, nil
 }
@@ -178,16 +179,6 @@ func (s *Sink) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("kafka: close: writes still in flight: %w", ctx.Err())
 	}
-}
-
-func (s *Sink) enter() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
 }
 
 // message builds the record for ev; t0 is its first write time, the record timestamp of

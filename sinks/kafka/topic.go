@@ -46,8 +46,8 @@ func (s *Sink) topicError(err error) error {
 // checkTopic asks, bounded by DialTimeout, whether the topic exists, so that a missing
 // one is reported at start rather than at the first publish; other failures are left
 // to Ping and Publish. New runs it in the background (Close waits for it).
-func (s *Sink) checkTopic(ctx context.Context) {
-	defer s.wg.Done()
+func (s *Sink) checkTopic(ctx context.Context, f flight) {
+	defer f.done()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
 	_, _ = s.partitions(ctx)

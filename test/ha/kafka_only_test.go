@@ -190,9 +190,10 @@ func (w *kafkaWorld) waitTopic(d time.Duration) (map[string][]copyOf, int, []str
 
 // frozenWrite says whether the extra copy c of an id is a write the frozen leader (term
 // rev) had in flight when it was stopped at at: stamped before the freeze, stored after
-// the successor's copy. A request already handed to the connection when the process was
-// stopped is sent on SIGCONT: the send guard cannot reach it and kafka-go has no fencing
-// (transactional) producer; docs/design.md lists it.
+// the successor's copy. The send guard refuses such writes on SIGCONT and the hand-over
+// waits for them to end (Sink.Settle), but kafka-go has no fencing (transactional)
+// producer, and a write the process had already passed to its connection when it was
+// stopped still goes out; docs/design.md lists it.
 func frozenWrite(c, first copyOf, rev uint64, at time.Time) bool {
 	return rev != 0 && c.rev == rev && c.at.Before(at) && c.p == first.p && c.off > first.off
 }
